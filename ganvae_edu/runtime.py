@@ -266,7 +266,7 @@ def write_metrics(metrics: Mapping[str, Any], output_dir: str | os.PathLike) -> 
 
 
 def progress(iterable: Iterable, desc: str = "", disable: bool = False, **kwargs: Any):
-    """A tqdm progress bar on stdout (not stderr, which nbval would compare)."""
-    from tqdm import tqdm
+    """A tqdm progress bar: a widget in Jupyter, else on stdout (not stderr, which nbval compares)."""
+    from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, disable=disable, file=sys.stdout, leave=False, mininterval=1.0, **kwargs)

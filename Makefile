@@ -1,0 +1,45 @@
+# ganvae-edu: one virtual environment in .venv, made on first use.
+#   make run    execute the whole notebook sequence on its defaults, print each one's figures
+#   make test   lint, unit tests, nbval over the notebooks, real papermill runs
+#   make lab    open the notebooks in JupyterLab
+# GPU users: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+# Headless and offline-safe: figures render inline in notebooks (they select the inline
+# backend themselves), no test needs the network.
+export MPLBACKEND := agg
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: setup run test lint lab student refresh clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: setup
+	$(BIN)/ganvae-edu run --output-dir runs
+
+lint: setup
+	$(BIN)/ruff check ganvae_edu tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+student: setup
+	$(BIN)/ganvae-edu student
+
+refresh: setup
+	$(BIN)/ganvae-edu refresh
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,93 @@
+"""ipywidgets explorers. The numbers they show come from plain functions, tested like the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from . import gan, toy
+
+GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
+
+
+def minimax_state(
+    mu_g: float,
+    sigma_g: float,
+    x: Tensor = GRID,
+    p_data_fn: Callable[[Tensor], Tensor] = toy.data_density_1d,
+) -> dict[str, Tensor | float]:
+    """Everything the minimax explorer shows for p_g = N(mu_g, sigma_g²) against p_data.
+
+    Returns the densities and D* on the grid, C(G) = V(D*, G) computed directly, the JSD,
+    and -log 4 + 2·JSD, which must equal C(G).
+    """
+    p_data, p_g = p_data_fn(x), toy.normal_density(x, mu_g, sigma_g)
+    # Quadrature: the densities on the grid, normalised to probability vectors.
+    p_vec, q_vec = p_data / p_data.sum(), p_g / p_g.sum()
+    c_g = gan.optimal_value(p_vec, q_vec).item()
+    jsd = gan.jensen_shannon(p_vec, q_vec).item()
+    return {
+        "x": x,
+        "p_data": p_data,
+        "p_g": p_g,
+        "d_star": gan.optimal_discriminator(p_data, p_g),
+        "C": c_g,
+        "jsd": jsd,
+        "identity": -gan.LOG4 + 2 * jsd,
+    }
+
+
+def minimax_explorer():
+    """Sliders for p_g's mean and std; the plot shows p_data, p_g, D*, and C(G) vs JSD."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    out = w.Output()
+
+    def draw(mu_g: float, sigma_g: float) -> None:
+        s = minimax_state(mu_g, sigma_g)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plots.figure(width=6)
+            plots.densities_1d(ax, s["x"], s["p_data"], s["p_g"], s["d_star"])
+            ax.set_title(
+                f"C(G) = V(D*,G) = {s['C']:.4f}    −log 4 + 2·JSD = {s['identity']:.4f}"
+                f"    JSD = {s['jsd']:.4f}",
+                fontsize=9,
+            )
+            plt.show()
+
+    mu = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="mean of p_g")
+    sigma = w.FloatSlider(value=1.0, min=0.2, max=2.5, step=0.05, description="std of p_g")
+    w.interactive_output(draw, {"mu_g": mu, "sigma_g": sigma})  # draws once now, then on change
+    return w.VBox([w.HBox([mu, sigma]), out])
+
+
+def snapshot_explorer(runs: dict[str, Sequence[tuple[int, Tensor]]], mixtures: dict[str, toy.Mixture]):
+    """Step through the training snapshots of several runs with one slider."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    names = list(runs)
+    n = min(len(runs[k]) for k in names)
+    out = w.Output()
+
+    def draw(i: int) -> None:
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plots.figure(ncols=len(names), width=2.6, height=2.6, squeeze=False)
+            for ax, name in zip(axes[0], names):
+                step, samples = runs[name][i]
+                plots.scatter_2d(ax, samples, mixtures[name], f"{name}, step {step}")
+            fig.tight_layout()
+            plt.show()
+
+    slider = w.IntSlider(value=n - 1, min=0, max=n - 1, description="snapshot")
+    w.interactive_output(draw, {"i": slider})
+    return w.VBox([slider, out])

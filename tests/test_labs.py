@@ -1,0 +1,61 @@
+"""The exercise mechanism: student copies are current, checkers reject stubs and accept solutions."""
+
+import nbformat
+import pytest
+
+from ganvae_edu import notebooks
+from ganvae_edu.labs import ExerciseError, student_notebook, student_source
+from ganvae_edu.labs.student import has_solution, student_path
+
+NOTEBOOKS = [nb.path for nb in notebooks.catalog()]
+
+
+def exercise_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and has_solution(c.source)]
+
+
+def test_stub_keeps_indentation_and_code_around_it():
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n\ncheck(f)"
+    assert student_source(src) == (
+        "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\ncheck(f)"
+    )
+    with pytest.raises(ValueError, match="unbalanced"):
+        student_source("### BEGIN SOLUTION\nx = 1\n")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_copy_is_current(path):
+    committed = student_path(path)
+    assert committed.exists(), f"{committed} is missing; run `ganvae-edu student`"
+    expected = student_notebook(nbformat.read(path, as_version=4))
+    got = nbformat.read(committed, as_version=4)
+    assert [c.source for c in got.cells] == [c.source for c in expected.cells], (
+        f"{committed} is stale; run `ganvae-edu student {path.stem[:2]}`"
+    )
+    assert all(not c.get("outputs") for c in got.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_checker_accepts_the_solution_and_rejects_the_stub(path, capsys):
+    cells = exercise_cells(path)
+    assert len(cells) >= 3, f"{path.name} has {len(cells)} exercises; each notebook needs ≥ 3"
+    for src in cells:
+        exec(compile(src, f"{path.name}:solution", "exec"), {})  # must not raise
+        assert "✓" in capsys.readouterr().out
+        with pytest.raises(ExerciseError, match="not done yet"):
+            exec(compile(student_source(src), f"{path.name}:stub", "exec"), {})
+
+
+def test_checkers_say_where_a_wrong_answer_is_off():
+    from ganvae_edu.labs import gan01
+
+    with pytest.raises(ExerciseError, match=r"off by .* at p_data="):
+        gan01.optimal_discriminator(lambda p_data, p_g: p_g / (p_data + p_g))
+    with pytest.raises(ExerciseError, match="disjoint supports|random pair"):
+        gan01.jensen_shannon(lambda p, q: 0.5 * ((p - q).abs().sum()))
+    import torch
+
+    naive = lambda l: -torch.log(torch.sigmoid(l)).mean()  # noqa: E731 - overflows at -100
+    with pytest.raises(ExerciseError, match="numerically stable"):
+        gan01.nonsaturating_loss(naive)
