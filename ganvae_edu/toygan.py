@@ -17,25 +17,16 @@ and the decay then freezes the samples on the modes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from . import gan, toy
+from .nets import mlp
 from .runtime import progress, resolve_device
 
 LOSSES = ("saturating", "nonsaturating")
-
-
-def mlp(n_in: int, hidden: int, layers: int, n_out: int, act: Callable[[], nn.Module]) -> nn.Sequential:
-    """`layers` hidden layers of width `hidden`, activation `act`, linear output."""
-    mods: list[nn.Module] = []
-    for i in range(layers):
-        mods += [nn.Linear(n_in if i == 0 else hidden, hidden), act()]
-    mods.append(nn.Linear(hidden, n_out))
-    return nn.Sequential(*mods)
 
 
 @dataclass
