@@ -114,12 +114,15 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    item: type | None = None  # for a list: the type of its items, which min/max then bound
 
     def allowed(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         types_ = self.type if isinstance(self.type, tuple) else (self.type,)
         text = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types_)
+        if self.item is not None:
+            text = f"a non-empty list of {_ITEM_NAMES.get(self.item, self.item.__name__)}"
         if self.min is not None and self.max is not None:
             text += f" in [{self.min}, {self.max}]"
         elif self.min is not None:
@@ -136,6 +139,14 @@ class Param:
             return f"is a {type(value).__name__}, expected {self.allowed()}"
         if self.choices is not None and value not in self.choices:
             return f"is not allowed, expected {self.allowed()}"
+        if self.item is not None:
+            if not value:
+                return f"is empty, expected {self.allowed()}"
+            inner = Param(self.item, self.min, self.max)
+            for v in value:
+                if inner.problem(v):
+                    return f"has item {v!r} that {inner.problem(v)}"
+            return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if isinstance(value, float) and not math.isfinite(value):
                 return f"is not finite, expected {self.allowed()}"
@@ -147,6 +158,7 @@ class Param:
 
 
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "True/False"}
+_ITEM_NAMES = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
 
 
 def _is_instance(value: Any, t: type) -> bool:

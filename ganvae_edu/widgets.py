@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from . import gan, toy
+from . import gan, toy, vae
 
 GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
 
@@ -91,3 +91,42 @@ def snapshot_explorer(runs: dict[str, Sequence[tuple[int, Tensor]]], mixtures: d
     slider = w.IntSlider(value=n - 1, min=0, max=n - 1, description="snapshot")
     w.interactive_output(draw, {"i": slider})
     return w.VBox([slider, out])
+
+
+def elbo_state(model: vae.LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tensor) -> dict[str, float]:
+    """ELBO, log p(x), their gap and KL(q ‖ p(z|x)) for one x and q = N(mu, diag exp(log_sigma)²)."""
+    mu, logvar = mu.reshape(1, -1).to(x), (2 * log_sigma).reshape(1, -1).to(x)
+    x = x.reshape(1, -1)
+    elbo = model.exact_elbo(x, mu, logvar).item()
+    log_px = model.log_marginal(x).item()
+    return {"elbo": elbo, "log_px": log_px, "gap": log_px - elbo,
+            "kl_to_posterior": model.kl_to_posterior(x, mu, logvar).item()}
+
+
+def elbo_explorer(model: vae.LinearGaussian, x: Tensor):
+    """Sliders for q's mean (2 latent dims) and log-std; shows ELBO ≤ log p(x) and the gap = KL."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    m, S = model.posterior(x.reshape(1, -1))
+    out = w.Output()
+
+    def draw(mu1: float, mu2: float, log_sigma: float) -> None:
+        s = elbo_state(model, x, torch.tensor([mu1, mu2]), torch.full((2,), log_sigma))
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plots.figure(width=5)
+            ax.bar(["ELBO", "log p(x)"], [s["elbo"], s["log_px"]], color=["C1", "C0"])
+            ax.set_ylim(min(s["elbo"], s["log_px"]) - 1, max(s["log_px"], s["elbo"]) + 1)
+            ax.set_title(f"gap = {s['gap']:.4f} = KL(q ‖ p(z|x)) = {s['kl_to_posterior']:.4f}", fontsize=9)
+            plt.show()
+
+    mu1 = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="μ₁ of q")
+    mu2 = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="μ₂ of q")
+    ls = w.FloatSlider(value=0.0, min=-3, max=1, step=0.05, description="log σ of q")
+    note = w.HTML(f"exact posterior mean: ({m[0, 0]:.2f}, {m[0, 1]:.2f}), "
+                  f"log std: ({0.5 * S[0, 0].log():.2f}, {0.5 * S[1, 1].log():.2f})")
+    w.interactive_output(draw, {"mu1": mu1, "mu2": mu2, "log_sigma": ls})
+    return w.VBox([w.HBox([mu1, mu2, ls]), note, out])

@@ -61,8 +61,9 @@ SPEC = {
     "lr": Param(float, min=0, max=1),
     "device": Param(str),
     "loss": Param(str, choices=("saturating", "nonsaturating")),
+    "betas": Param(list, item=float, min=0),
 }
-GOOD = {"seed": 3, "lr": 1, "device": "cpu", "loss": "saturating"}
+GOOD = {"seed": 3, "lr": 1, "device": "cpu", "loss": "saturating", "betas": [0.5, 2]}
 
 
 def test_check_parameters_accepts_good_values_and_ignores_kernel_names():
@@ -80,6 +81,9 @@ def test_check_parameters_accepts_good_values_and_ignores_kernel_names():
         ({"lr": 2.0}, "parameter lr=2.0 is too large, expected a number in [0, 1]"),
         ({"lr": float("nan")}, "parameter lr=nan is not finite"),
         ({"loss": "hinge"}, "parameter loss='hinge' is not allowed, expected one of "),
+        ({"betas": [1, -2]}, "parameter betas=[1, -2] has item -2 that is too small, expected a number ≥ 0"),
+        ({"betas": []}, "parameter betas=[] is empty, expected a non-empty list of numbers"),
+        ({"betas": 0.5}, "parameter betas=0.5 is a float, expected a non-empty list of numbers"),
     ],
 )
 def test_check_parameters_one_line_errors(change, message):

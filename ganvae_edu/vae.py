@@ -1,0 +1,139 @@
+r"""The VAE's evidence lower bound and its pieces, as formulas.
+
+For a latent-variable model p(x) = ∫ p(x|z) p(z) dz and any q(z|x),
+
+    log p(x) = ELBO(q) + KL(q(z|x) ‖ p(z|x)),
+    ELBO(q)  = E_q[log p(x|z)] - KL(q(z|x) ‖ p(z))  ≤ log p(x).
+
+Gaussians here are diagonal and given by mean and log-variance (the encoder's outputs), last
+dimension = the latent dimension. `LinearGaussian` is a model where every quantity is exact,
+so each bound can be checked against the truth. No plotting, no text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    r"""z = μ + σ ⊙ ε with ε ~ N(0, I), σ = exp(½ log σ²): a sample of N(μ, diag σ²).
+
+    The randomness sits in ε, outside the parameters, so ∂z/∂μ = 1 and ∂z/∂σ = ε: gradients
+    flow through the sample (Kingma & Welling 2014).
+    """
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def gaussian_log_prob(x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    r"""log N(x; μ, diag σ²) = -½ Σ_j [log 2π + log σ_j² + (x_j - μ_j)² / σ_j²]."""
+    return -0.5 * (LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+
+
+def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    r"""KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² - log σ_j² - 1)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(-1)
+
+
+def kl_diag_gaussians(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor) -> Tensor:
+    r"""KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) = ½ Σ_j [log σ_p²/σ_q² + (σ_q² + (μ_q - μ_p)²)/σ_p² - 1]."""
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p) - 1
+    ).sum(-1)
+
+
+def elbo(log_likelihood: Tensor, kl: Tensor) -> Tensor:
+    r"""ELBO = E_q[log p(x|z)] - KL(q(z|x) ‖ p(z)), from its two terms (per example)."""
+    return log_likelihood - kl
+
+
+def log_mean_exp(x: Tensor, dim: int = -1) -> Tensor:
+    r"""log (1/K) Σ_k exp(x_k) = logsumexp(x) - log K, without overflow or underflow."""
+    return torch.logsumexp(x, dim=dim) - math.log(x.shape[dim])
+
+
+def iwae_bound(log_weights: Tensor, dim: int = -1) -> Tensor:
+    r"""L_K = log (1/K) Σ_k p(x, z_k) / q(z_k|x),  z_k ~ q(z|x)  (Burda et al. 2016).
+
+    `log_weights` holds log p(x, z_k) - log q(z_k|x) along `dim`. L_1 is the ELBO; L_K
+    increases with K and tends to log p(x).
+    """
+    return log_mean_exp(log_weights, dim=dim)
+
+
+@dataclass
+class LinearGaussian:
+    r"""z ~ N(0, I_k), x | z ~ N(W z + b, σ² I_d): a latent model whose every quantity is exact.
+
+    Marginal:  x ~ N(b, W Wᵀ + σ² I).
+    Posterior: z | x ~ N(m, S), S = (I + WᵀW / σ²)⁻¹, m = S Wᵀ (x - b) / σ².
+    """
+
+    W: Tensor  # (d, k)
+    b: Tensor  # (d,)
+    sigma: float
+
+    @property
+    def latent_dim(self) -> int:
+        return self.W.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        d, k = self.W.shape
+        z = torch.randn(n, k, generator=generator, dtype=self.W.dtype)
+        noise = torch.randn(n, d, generator=generator, dtype=self.W.dtype)
+        return z @ self.W.T + self.b + self.sigma * noise
+
+    def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
+        r"""log p(x|z) = log N(x; W z + b, σ² I)."""
+        logvar = torch.full_like(x, 2 * math.log(self.sigma))
+        return gaussian_log_prob(x, z @ self.W.T + self.b, logvar)
+
+    def log_marginal(self, x: Tensor) -> Tensor:
+        r"""log p(x) = log N(x; b, C), C = W Wᵀ + σ² I, via a Cholesky factor of C."""
+        d = self.W.shape[0]
+        cov = self.W @ self.W.T + self.sigma**2 * torch.eye(d, dtype=self.W.dtype)
+        dist = torch.distributions.MultivariateNormal(self.b, covariance_matrix=cov)
+        return dist.log_prob(x)
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Mean (n, k) and covariance (k, k) of the exact posterior p(z|x)."""
+        k = self.latent_dim
+        precision = torch.eye(k, dtype=self.W.dtype) + self.W.T @ self.W / self.sigma**2
+        cov = torch.linalg.inv(precision)
+        mean = (x - self.b) @ self.W @ cov / self.sigma**2  # cov is symmetric
+        return mean, cov
+
+    def expected_log_likelihood(self, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+        r"""E_{q}[log p(x|z)] for q = N(μ, diag σ_q²), in closed form:
+
+        -d/2 log(2πσ²) - (‖x - Wμ - b‖² + Σ_j σ_qj² ‖W_{:,j}‖²) / (2σ²).
+        """
+        d = self.W.shape[0]
+        resid = (x - mu @ self.W.T - self.b).pow(2).sum(-1)
+        spread = (logvar.exp() * self.W.pow(2).sum(0)).sum(-1)
+        return -0.5 * d * (LOG_2PI + 2 * math.log(self.sigma)) - (resid + spread) / (
+            2 * self.sigma**2
+        )
+
+    def exact_elbo(self, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+        r"""ELBO of q = N(μ, diag σ_q²) at x, with no sampling: E_q[log p(x|z)] - KL(q ‖ N(0, I))."""
+        return elbo(self.expected_log_likelihood(x, mu, logvar), kl_standard_normal(mu, logvar))
+
+    def kl_to_posterior(self, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+        r"""KL(q ‖ p(z|x)) for q = N(μ, diag σ_q²) and the exact posterior N(m, S):
+
+        ½ [tr(S⁻¹ Σ_q) + (m - μ)ᵀ S⁻¹ (m - μ) - k + log det S - log det Σ_q].
+        It is exactly the gap log p(x) - ELBO(q).
+        """
+        m, S = self.posterior(x)
+        S_inv = torch.linalg.inv(S)
+        diff = m - mu
+        trace = (torch.diagonal(S_inv) * logvar.exp()).sum(-1)
+        maha = ((diff @ S_inv) * diff).sum(-1)
+        return 0.5 * (trace + maha - self.latent_dim + torch.logdet(S) - logvar.sum(-1))

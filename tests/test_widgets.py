@@ -1,0 +1,38 @@
+"""The numbers the explorers show come from plain functions; check them, then build the widgets."""
+
+import math
+
+import torch
+
+from ganvae_edu import toy, vae, widgets
+
+
+def test_minimax_state_obeys_the_jsd_identity_and_its_minimum():
+    s = widgets.minimax_state(0.3, 1.1)
+    assert abs(s["C"] - s["identity"]) < 1e-10
+    assert 0 < s["jsd"] < math.log(2)
+    # with p_g = p_data the game's value is -log 4 and D* = ½
+    same = widgets.minimax_state(0.0, 1.0, p_data_fn=lambda x: toy.normal_density(x, 0.0, 1.0))
+    assert abs(same["C"] + math.log(4)) < 1e-10 and abs(same["jsd"]) < 1e-12
+    assert torch.allclose(same["d_star"], torch.tensor(0.5, dtype=torch.float64))
+
+
+def test_elbo_state_gap_is_the_kl_and_closes_at_the_posterior():
+    Q, _ = torch.linalg.qr(torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    model = vae.LinearGaussian(Q * 1.5, torch.zeros(4, dtype=torch.float64), 0.5)
+    x = model.sample(1, torch.Generator().manual_seed(1))[0]
+    s = widgets.elbo_state(model, x, torch.tensor([0.3, -0.2]), torch.tensor([-1.0, -1.0]))
+    assert s["gap"] > 0 and abs(s["gap"] - s["kl_to_posterior"]) < 1e-9
+    m, S = model.posterior(x[None])
+    best = widgets.elbo_state(model, x, m[0], 0.5 * torch.diagonal(S).log())
+    assert abs(best["gap"]) < 1e-9
+
+
+def test_explorers_build_without_a_frontend():
+    import ipywidgets as w
+
+    assert isinstance(widgets.minimax_explorer(), w.VBox)
+    snaps = [(1, torch.zeros(5, 2)), (2, torch.ones(5, 2))]
+    assert isinstance(widgets.snapshot_explorer({"ring8": snaps}, {"ring8": toy.ring8()}), w.VBox)
+    model = vae.LinearGaussian(torch.eye(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0.5)
+    assert isinstance(widgets.elbo_explorer(model, torch.ones(3, dtype=torch.float64)), w.VBox)
