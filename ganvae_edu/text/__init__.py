@@ -1,0 +1,1 @@
+"""Text as data: corpora, tokenizers, language models and the metrics that judge generated text."""
