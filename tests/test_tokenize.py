@@ -42,7 +42,9 @@ def test_bucketed_batches_cover_everything_once_and_waste_little_padding():
     rng = random.Random(0)
     seqs = [[rng.randint(4, 50) for _ in range(rng.randint(3, 40))] for _ in range(5000)]
     batches = list(bucket_batches(seqs, 32, torch.Generator().manual_seed(0)))
-    seen = sorted(tuple(x[i, :n].tolist()) for x, lengths in batches for i, n in enumerate(lengths.tolist()))
+    seen = sorted(
+        tuple(x[i, :n].tolist()) for x, lengths in batches for i, n in enumerate(lengths.tolist())
+    )
     assert seen == sorted(tuple(s) for s in seqs)
     plain = [pad(seqs[i : i + 32]) for i in range(0, len(seqs), 32)]
     assert padding_fraction(batches) < 0.05 < 0.3 < padding_fraction(plain)

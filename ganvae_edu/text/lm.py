@@ -1,0 +1,74 @@
+r"""The MLE baseline: a GRU language model p(x) = Π_t p(x_t | x_<t), with <eos> ending a sentence.
+
+Every sequence is encoded as <bos> w_1 … w_n <eos>; the model reads <bos> w_1 … w_n and predicts
+w_1 … w_n <eos>, so an NLL per token counts the end-of-sentence token, as every notebook reports.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .sampling import sample_next
+
+
+class GRULanguageModel(nn.Module):
+    def __init__(self, vocab_size: int, emb: int = 64, hidden: int = 128, layers: int = 1,
+                 dropout: float = 0.0, pad_id: int = 0) -> None:
+        super().__init__()
+        self.pad_id = pad_id
+        self.embed = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
+        self.rnn = nn.GRU(emb, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, vocab_size)
+
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None, state: Tensor | None = None):
+        """Logits (B, T, V) for the next token at every position, and the final GRU state.
+
+        With `lengths` the padded tail is skipped (packed sequences): no work on padding.
+        """
+        x = self.drop(self.embed(inputs))
+        if lengths is not None:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed, state)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
+        else:
+            out, state = self.rnn(x, state)
+        return self.out(self.drop(out)), state
+
+    def nll(self, batch: Tensor, lengths: Tensor) -> tuple[Tensor, int]:
+        r"""(Σ -log p(x_t | x_<t) over the real tokens of `batch`, how many tokens).
+
+        `batch` (B, T) holds <bos> … <eos> padded with pad_id; `lengths` counts <bos> and <eos>.
+        """
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        logits, _ = self(inputs, lengths - 1)
+        losses = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+            ignore_index=self.pad_id, reduction="sum",
+        )
+        return losses, int((targets != self.pad_id).sum())
+
+    @torch.no_grad()
+    def sample(self, n: int, bos_id: int, eos_id: int, max_len: int = 40,
+               generator: torch.Generator | None = None, temperature: float = 1.0,
+               top_k: int = 0, top_p: float = 1.0) -> list[list[int]]:
+        """n sentences as id lists (without <bos> / <eos>), each at most max_len tokens."""
+        device = self.out.weight.device
+        token = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
+        state, done = None, torch.zeros(n, dtype=torch.bool)
+        out: list[list[int]] = [[] for _ in range(n)]
+        for _ in range(max_len):
+            logits, state = self(token, state=state)
+            nxt = sample_next(logits[:, -1], generator, temperature, top_k, top_p)
+            for i, t in enumerate(nxt.tolist()):
+                if not done[i]:
+                    if t == eos_id:
+                        done[i] = True
+                    else:
+                        out[i].append(t)
+            if done.all():
+                break
+            token = nxt[:, None]
+        return out

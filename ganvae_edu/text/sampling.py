@@ -1,0 +1,44 @@
+r"""Sampling the next token: temperature, top-k and top-p (nucleus), from an explicit generator.
+
+p_T(w) ∝ exp(logit_w / T): T < 1 sharpens (quality up, diversity down), T > 1 flattens.
+top-k keeps the k most likely tokens; top-p keeps the smallest set of most likely tokens whose
+probability reaches p (Holtzman et al. 2020). What is dropped gets probability 0, the rest is
+renormalised.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> Tensor:
+    """Logits (…, V) after temperature, top-k and top-p; dropped entries are -inf."""
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature} must be > 0 (use a small value for near-greedy)")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p={top_p} must be in (0, 1]")
+    logits = logits / temperature
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        # drop a token when the tokens strictly before it already reach top_p
+        drop_sorted = probs.cumsum(-1) - probs >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def sample_next(
+    logits: Tensor,
+    generator: torch.Generator | None = None,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+) -> Tensor:
+    """One token id per row of `logits` (B, V), drawn on the CPU from `generator`."""
+    probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1).cpu()
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1).to(logits.device)
