@@ -23,7 +23,8 @@ def test_char_tokenize_drops_spaces():
 def test_vocabulary_limits_round_trip_and_unknowns(tmp_path):
     sents = [word_tokenize(s) for s in ["a cat sat .", "a dog sat .", "a cat ran ."]]
     v = Vocabulary.build(sents)
-    assert v.itos[:4] == ["<pad>", "<bos>", "<eos>", "<unk>"] and v.itos[4:8] == [".", "a", "cat", "sat"]  # by count, ties alphabetical
+    assert v.itos[:4] == ["<pad>", "<bos>", "<eos>", "<unk>"]
+    assert v.itos[4:8] == [".", "a", "cat", "sat"]  # by count, ties alphabetical
     for s in sents:
         ids = v.encode(s, bos=True)
         assert ids[0] == v.bos_id and ids[-1] == v.eos_id
