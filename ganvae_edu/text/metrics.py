@@ -106,18 +106,23 @@ def _sentence_scores(
     return {n: bp * math.exp(math.fsum((1 / n) * logs[k] for k in range(n))) for n in orders}
 
 
+def _mean_scores(
+    hypotheses: Sequence[Sentence], stats: _ReferenceStats, orders: Sequence[int], self_ref: bool
+) -> dict[int, float]:
+    totals = dict.fromkeys(orders, 0.0)
+    for hyp in hypotheses:
+        for n, score in _sentence_scores(hyp, stats, orders, self_ref).items():
+            totals[n] += score
+    return {n: totals[n] / len(hypotheses) for n in orders}
+
+
 def bleu(
     hypotheses: Sequence[Sentence], references: Sequence[Sentence], orders: Sequence[int] = (2, 3, 4, 5)
 ) -> dict[int, float]:
     """Texygen BLEU-n: mean over hypotheses of sentence BLEU-n against all `references`."""
     if not hypotheses or not references:
         raise ValueError("bleu needs at least one hypothesis and one reference sentence")
-    stats = _ReferenceStats(references, max(orders))
-    totals = dict.fromkeys(orders, 0.0)
-    for hyp in hypotheses:
-        for n, s in _sentence_scores(hyp, stats, orders, self_ref=False).items():
-            totals[n] += s
-    return {n: totals[n] / len(hypotheses) for n in orders}
+    return _mean_scores(hypotheses, _ReferenceStats(references, max(orders)), orders, self_ref=False)
 
 
 def self_bleu(samples: Sequence[Sentence], orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, float]:
@@ -127,12 +132,7 @@ def self_bleu(samples: Sequence[Sentence], orders: Sequence[int] = (2, 3, 4, 5))
     """
     if len(samples) < 2:
         raise ValueError("self_bleu needs at least two samples")
-    stats = _ReferenceStats(samples, max(orders))
-    totals = dict.fromkeys(orders, 0.0)
-    for hyp in samples:
-        for n, s in _sentence_scores(hyp, stats, orders, self_ref=True).items():
-            totals[n] += s
-    return {n: totals[n] / len(samples) for n in orders}
+    return _mean_scores(samples, _ReferenceStats(samples, max(orders)), orders, self_ref=True)
 
 
 def distinct_n(samples: Iterable[Sentence], n: int) -> float:
