@@ -51,6 +51,7 @@ class LMTrainConfig:
     steps: int = 1000
     batch_size: int = 64
     lr: float = 3e-3
+    lr_decay: bool = False  # learning rate falls linearly from lr to 0 over the steps
     clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 200
@@ -119,6 +120,9 @@ def train_lm(
     model.train()
     t0, tokens = time.perf_counter(), 0
     for step in progress(range(start + 1, cfg.steps + 1), desc="LM", disable=not show_progress):
+        if cfg.lr_decay:  # a function of the step alone, so a resumed run gets the same rates
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * (1 - (step - 1) / cfg.steps)
         idx = batches[int(torch.randint(len(batches), (1,), generator=rng))]
         batch, lengths = pad([train[i] for i in idx], model.pad_id)
         loss_sum, n = model.nll(batch.to(device), lengths.to(device))

@@ -85,7 +85,7 @@ RUN = textwrap.dedent("""
     T.save_checkpoint = save_and_report
     torch.manual_seed(0)
     model = GRULanguageModel(16, emb=16, hidden=32)
-    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20)
+    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
     train_lm(model, toy_data(), None, cfg, checkpoint={ckpt!r}, show_progress=False)
 """)
 
@@ -104,7 +104,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_exactly(tmp_path):
     proc.wait()
     assert load_checkpoint(ckpt)["step"] == 20
 
-    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20)
+    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
     torch.manual_seed(0)
     resumed = GRULanguageModel(16, emb=16, hidden=32)
     res = train_lm(resumed, toy_data(), None, cfg, checkpoint=ckpt, show_progress=False)
