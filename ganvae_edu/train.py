@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .runtime import progress
-from .text.batches import pad
+from .text.batches import length_batches, pad
 
 
 class TrainingDiverged(FloatingPointError):
@@ -64,12 +64,6 @@ class LMTrainResult:
     seconds: float = 0.0
     tokens_per_second: float = 0.0
     resumed_from: int = 0
-
-
-def length_batches(sequences: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
-    """Indices of `sequences` sorted by length and cut into batches: little padding in each."""
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 @torch.no_grad()

@@ -1,8 +1,8 @@
-"""Minibatches of token-id sequences that waste little on padding: bucket by length, then shuffle."""
+"""Minibatches of token-id sequences that waste little on padding: group by length, then pad."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -17,26 +17,14 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[Tensor, Te
     return out, lengths
 
 
-def bucket_batches(
-    sequences: Sequence[Sequence[int]],
-    batch_size: int,
-    generator: torch.Generator | None = None,
-    pool: int = 50,
-    pad_id: int = 0,
-) -> Iterator[tuple[Tensor, Tensor]]:
-    """Padded batches in random order, each of similar-length sequences.
+def length_batches(sequences: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
+    """Indices of `sequences` sorted by length and cut into batches: little padding in each.
 
-    Shuffle, cut into pools of `pool` batches, sort each pool by length, cut it into batches,
-    shuffle the batches: nearly as random as plain shuffling, with little padding.
+    The batches are fixed; a training loop picks among them at random each step (from a
+    seeded generator, so a resumed run picks the same ones).
     """
-    order = torch.randperm(len(sequences), generator=generator).tolist()
-    batches = []
-    span = batch_size * pool
-    for start in range(0, len(order), span):
-        chunk = sorted(order[start : start + span], key=lambda i: len(sequences[i]))
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    for b in torch.randperm(len(batches), generator=generator).tolist():
-        yield pad([sequences[i] for i in batches[b]], pad_id)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def padding_fraction(batches: Sequence[tuple[Tensor, Tensor]]) -> float:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-SPLITS = ("train", "validation", "test")
 
 
 class CorpusError(ValueError):
