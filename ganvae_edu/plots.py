@@ -86,3 +86,71 @@ def loss_curves(history: Sequence[dict[str, float]], title: str = "") -> Figure:
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def lm_curves(history: Sequence[dict[str, float]], floor: float | None = None, title: str = "") -> Figure:
+    """Training and validation NLL per token over steps, with the true entropy as a floor."""
+    fig, ax = figure(width=5)
+    steps = [h["step"] for h in history]
+    train = [h["train_nll"] for h in history]
+    window = max(1, len(train) // 50)  # a running mean: single batches are noisy
+    smooth = [sum(train[max(0, i - window + 1): i + 1]) / len(train[max(0, i - window + 1): i + 1])
+              for i in range(len(train))]
+    ax.plot(steps, smooth, label="train (running mean)", lw=1)
+    valid = [(h["step"], h["valid_nll"]) for h in history if "valid_nll" in h]
+    if valid:
+        ax.plot(*zip(*valid), "o-", label="validation", ms=3)
+    if floor is not None:
+        ax.axhline(floor, color="k", ls="--", lw=1, label="true entropy")
+    ax.set_xlabel("step")
+    ax.set_ylabel("NLL (nats / token)")
+    ax.set_ylim(top=min(max(train), (floor or min(train)) * 3))
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def quality_diversity(
+    curves: dict[str, Sequence[tuple[float, float, str]]],
+    points: dict[str, tuple[float, float]] | None = None,
+    n: int = 5,
+) -> Figure:
+    """BLEU-n (quality, up) against Self-BLEU-n (diversity, left is more diverse).
+
+    `curves`: name → [(self_bleu, bleu, label)] over a sweep (e.g. temperatures); `points`:
+    name → (self_bleu, bleu), such as the real data's own point, the target.
+    """
+    fig, ax = figure(width=4.6, height=3.6)
+    for name, rows in curves.items():
+        xs, ys, labels = zip(*rows)
+        ax.plot(xs, ys, "o-", ms=3, label=name)
+        for x, y, label in rows:
+            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for name, (x, y) in (points or {}).items():
+        ax.plot([x], [y], "*", ms=12, label=name)
+    ax.set_xlabel(f"Self-BLEU-{n} (lower: more diverse)")
+    ax.set_ylabel(f"BLEU-{n} (higher: closer to real text)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def vae_curves(histories: dict[str, Sequence[dict[str, float]]]) -> Figure:
+    """Reconstruction NLL per token and KL per sentence over training steps, one line per run."""
+    fig, (ax_rec, ax_kl) = figure(ncols=2, width=4.2)
+    for name, history in histories.items():
+        steps = [h["step"] for h in history]
+        for ax, key in ((ax_rec, "train_rec"), (ax_kl, "train_kl")):
+            values = [h[key] for h in history]
+            window = max(1, len(values) // 40)
+            smooth = [sum(values[max(0, i - window + 1): i + 1]) / len(values[max(0, i - window + 1): i + 1])
+                      for i in range(len(values))]
+            ax.plot(steps, smooth, label=name, lw=1)
+    ax_rec.set_ylabel("reconstruction NLL (nats / token)")
+    ax_kl.set_ylabel("KL (nats / sentence)")
+    for ax in (ax_rec, ax_kl):
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -2,8 +2,9 @@
 
 * `save_checkpoint` writes to a temporary file and renames it, so a killed run leaves the
   previous checkpoint whole; `load_checkpoint` reads with ``weights_only=True`` (no pickled code).
-* `train_lm` draws each step's batch from a seeded generator whose state is checkpointed, so a
-  run resumed from its last checkpoint continues exactly as if it had never stopped.
+* `fit` (the loop under `train_lm` and the sentence VAE's) draws each step's batch from a
+  seeded generator whose state is checkpointed, so a run resumed from its last checkpoint
+  continues exactly as if it had never stopped.
 * A non-finite loss or gradient stops training with `TrainingDiverged` *before* the optimiser
   step, so the model keeps its last good weights (and the last checkpoint on disk is untouched).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from torch import nn
 
 from .runtime import progress
 from .text.batches import length_batches, pad
+from .text.evaluate import evaluate_nll
 
 
 class TrainingDiverged(FloatingPointError):
@@ -47,7 +49,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 @dataclass
-class LMTrainConfig:
+class TrainConfig:
     steps: int = 1000
     batch_size: int = 64
     lr: float = 3e-3
@@ -56,53 +58,55 @@ class LMTrainConfig:
     seed: int = 0
     checkpoint_every: int = 200
     eval_every: int = 200
+    length_sorted: bool = True  # batches of similar lengths (False: random sentences, more padding)
+
+
+LMTrainConfig = TrainConfig  # the language model needs nothing more
 
 
 @dataclass
-class LMTrainResult:
+class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     tokens_per_second: float = 0.0
     resumed_from: int = 0
 
 
-@torch.no_grad()
-def evaluate_nll(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 256) -> float:
-    """NLL in nats per token (counting <eos>) of `sequences` (<bos> … <eos> id lists)."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    for idx in length_batches(sequences, batch_size):
-        batch, lengths = pad([sequences[i] for i in idx], model.pad_id)
-        loss, n = model.nll(batch.to(device), lengths.to(device))
-        total, count = total + loss.item(), count + n
-    model.train(was_training)
-    return total / count
+LMTrainResult = TrainResult
+
+# One step's loss: (model, padded batch, lengths, step) → (loss to minimise, tokens in the batch,
+# figures to record in the history).
+StepLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, int, dict[str, float]]]
 
 
-def train_lm(
+def fit(
     model: nn.Module,
     train: Sequence[Sequence[int]],
-    valid: Sequence[Sequence[int]] | None,
-    cfg: LMTrainConfig,
+    step_loss: StepLoss,
+    cfg: TrainConfig,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
     checkpoint: str | os.PathLike | None = None,
     show_progress: bool = True,
-) -> LMTrainResult:
-    """Adam on the mean NLL per token; resumes from `checkpoint` if it exists.
+    desc: str = "train",
+    settings: dict | None = None,
+) -> TrainResult:
+    """Adam on `step_loss` over length-sorted batches of `train`; resumes from `checkpoint`.
 
-    A checkpoint holds the model, optimiser, batch-generator state, step and history.
+    A checkpoint holds the model, optimiser, batch-generator state, step, history and the
+    settings (`cfg` plus `settings`, e.g. a VAE's KL schedule); resuming with other settings is
+    refused. `evaluate(model)` runs every `cfg.eval_every` steps and at the end, in eval mode.
     """
     device = next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = torch.Generator().manual_seed(cfg.seed)
     batches = length_batches(train, cfg.batch_size)
-    result, start = LMTrainResult(), 0
+    config = {**asdict(cfg), **(settings or {})}
+    result, start = TrainResult(), 0
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, map_location=device)
-        if state["config"] != asdict(cfg):
+        if state["config"] != config:
             raise ValueError(
-                f"checkpoint {checkpoint} was written with {state['config']}, not {asdict(cfg)}; "
+                f"checkpoint {checkpoint} was written with {state['config']}, not {config}; "
                 "delete it to start afresh or use the same settings to resume"
             )
         model.load_state_dict(state["model"])
@@ -113,14 +117,16 @@ def train_lm(
 
     model.train()
     t0, tokens = time.perf_counter(), 0
-    for step in progress(range(start + 1, cfg.steps + 1), desc="LM", disable=not show_progress):
+    for step in progress(range(start + 1, cfg.steps + 1), desc=desc, disable=not show_progress):
         if cfg.lr_decay:  # a function of the step alone, so a resumed run gets the same rates
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * (1 - (step - 1) / cfg.steps)
-        idx = batches[int(torch.randint(len(batches), (1,), generator=rng))]
+        if cfg.length_sorted:
+            idx = batches[int(torch.randint(len(batches), (1,), generator=rng))]
+        else:
+            idx = torch.randint(len(train), (cfg.batch_size,), generator=rng).tolist()
         batch, lengths = pad([train[i] for i in idx], model.pad_id)
-        loss_sum, n = model.nll(batch.to(device), lengths.to(device))
-        loss = loss_sum / n
+        loss, n, record = step_loss(model, batch.to(device), lengths.to(device), step)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"loss became {loss.item()} at step {step}; the model keeps the weights of step "
@@ -137,14 +143,35 @@ def train_lm(
             )
         opt.step()
         tokens += n
-        record = {"step": step, "train_nll": loss.item()}
-        if valid is not None and (step % cfg.eval_every == 0 or step == cfg.steps):
-            record["valid_nll"] = evaluate_nll(model, valid)
+        record = {"step": step, **record}
+        if evaluate is not None and (step % cfg.eval_every == 0 or step == cfg.steps):
+            model.eval()
+            record.update(evaluate(model))
             model.train()
         result.history.append(record)
         if checkpoint is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
             save_checkpoint(checkpoint, model=model.state_dict(), optimizer=opt.state_dict(),
-                            rng=rng.get_state(), step=step, history=result.history, config=asdict(cfg))
+                            rng=rng.get_state(), step=step, history=result.history, config=config)
     result.seconds = time.perf_counter() - t0
     result.tokens_per_second = tokens / result.seconds if result.seconds > 0 else 0.0
     return result
+
+
+def lm_step_loss(model: nn.Module, batch: torch.Tensor, lengths: torch.Tensor, step: int):
+    """The language model's loss: mean NLL per token (counting <eos>)."""
+    loss_sum, n = model.nll(batch, lengths)
+    loss = loss_sum / n
+    return loss, n, {"train_nll": loss.item()}
+
+
+def train_lm(
+    model: nn.Module,
+    train: Sequence[Sequence[int]],
+    valid: Sequence[Sequence[int]] | None,
+    cfg: TrainConfig,
+    checkpoint: str | os.PathLike | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """MLE training of a language model with `fit`; records validation NLL per token."""
+    evaluate = (lambda m: {"valid_nll": evaluate_nll(m, valid)}) if valid is not None else None
+    return fit(model, train, lm_step_loss, cfg, evaluate, checkpoint, show_progress, desc="LM")

@@ -67,6 +67,59 @@ def iwae_bound(log_weights: Tensor, dim: int = -1) -> Tensor:
     return log_mean_exp(log_weights, dim=dim)
 
 
+def kl_weight(step: int, schedule: str, warmup: int) -> float:
+    r"""β(step) for KL annealing (Bowman et al. 2016): the ELBO's KL term is weighted by β ≤ 1.
+
+    "none": β = 1.  "linear": β = min(1, step / warmup).
+    "logistic": β = 1 / (1 + exp(-10 (step / warmup - ½))), about 0.007 at step 0, ½ at
+    warmup / 2 and 0.993 at warmup; 1 after it.
+    """
+    if schedule == "none" or warmup <= 0:
+        return 1.0
+    if step >= warmup:
+        return 1.0
+    if schedule == "linear":
+        return step / warmup
+    if schedule == "logistic":
+        return 1.0 / (1.0 + math.exp(-10.0 * (step / warmup - 0.5)))
+    raise ValueError(f"schedule={schedule!r}: use 'none', 'linear' or 'logistic'")
+
+
+def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
+    r"""Σ_j max(λ, mean_batch KL_j): the KL term with "free bits" (Kingma et al. 2016).
+
+    `kl_per_dim` is (B, d). A dimension whose batch-mean KL is below λ nats costs λ and gets no
+    gradient, so the optimiser has no reason to push it to 0 (posterior collapse). λ = 0 gives
+    the plain batch-mean KL.
+    """
+    per_dim = kl_per_dim.mean(0)
+    return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
+
+
+def mutual_information(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    r"""I_q(x; z) under the encoder, estimated as in He et al. (2019) from N data points:
+
+        I = E_x E_{q(z|x)}[log q(z|x)] - E_{q(z)}[log q(z)],  q(z) = (1/N) Σ_n q(z|x_n).
+
+    The first term is minus the Gaussian entropy, exact: -½ Σ_j (log 2π + 1 + log σ_j²). The
+    second uses one z_n ~ q(z|x_n) per point and the aggregate posterior over the same N points,
+    log q(z_n) ≈ log (1/N) Σ_m q(z_n | x_m). The estimate is at most log N: use large N.
+    """
+    n, d = mu.shape
+    neg_entropy = (-0.5 * (d * (LOG_2PI + 1) + logvar.sum(-1))).mean()
+    z = reparameterize(mu, logvar, generator)  # (N, d)
+    log_qz = torch.cat([  # rows of z in chunks: the (chunk, N, d) block stays small
+        torch.logsumexp(gaussian_log_prob(zc[:, None, :], mu[None], logvar[None]), dim=1)
+        for zc in z.split(256)
+    ]) - math.log(n)
+    return neg_entropy - log_qz.mean()
+
+
+def active_units(mu: Tensor, threshold: float = 0.01) -> int:
+    r"""How many latent dimensions the encoder uses: Cov_x(E_q[z_j | x]) > threshold (Burda et al.)."""
+    return int((mu.var(dim=0) > threshold).sum())
+
+
 @dataclass
 class LinearGaussian:
     r"""z ~ N(0, I_k), x | z ~ N(W z + b, σ² I_d): a latent model whose every quantity is exact.

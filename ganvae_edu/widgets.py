@@ -130,3 +130,98 @@ def elbo_explorer(model: vae.LinearGaussian, x: Tensor):
                   f"log std: ({0.5 * S[0, 0].log():.2f}, {0.5 * S[1, 1].log():.2f})")
     w.interactive_output(draw, {"mu1": mu1, "mu2": mu2, "log_sigma": ls})
     return w.VBox([w.HBox([mu1, mu2, ls]), note, out])
+
+
+def sampling_state(
+    model,
+    vocab,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    n: int = 6,
+    seed: int = 0,
+    grammar=None,
+    level: str = "word",
+) -> list[tuple[str, float | None]]:
+    """n sentences sampled from a language model, each with its exact log-probability per token
+    under `grammar` (the corpus's true generator; None when unknown, −inf when impossible)."""
+    from .text.tokenize import detokenize
+
+    g = torch.Generator().manual_seed(seed)
+    ids = model.sample(n, vocab.bos_id, vocab.eos_id, generator=g, temperature=temperature,
+                       top_k=top_k, top_p=top_p)
+    out = []
+    for row in ids:
+        tokens = vocab.decode(row)
+        score = grammar.log_prob(tokens) / (len(tokens) + 1) if grammar is not None else None
+        out.append((detokenize(tokens, level), score))
+    return out
+
+
+def sampling_explorer(model, vocab, grammar=None, level: str = "word", n: int = 6):
+    """Sliders for temperature, top-k and top-p; shows fresh samples (and their true log p)."""
+    import ipywidgets as w
+
+    out = w.Output()
+
+    def draw(temperature: float, top_k: int, top_p: float, seed: int) -> None:
+        rows = sampling_state(model, vocab, temperature, top_k, top_p, n, seed, grammar, level)
+        with out:
+            out.clear_output(wait=True)
+            for text, score in rows:
+                tail = "" if score is None else f"   [true log p / token: {score:.2f}]"
+                print(text + tail)
+
+    controls = {
+        "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
+        "top_k": w.IntSlider(value=0, min=0, max=50, description="top-k (0: off)"),
+        "top_p": w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p"),
+        "seed": w.IntSlider(value=0, min=0, max=100, description="seed"),
+    }
+    w.interactive_output(draw, controls)
+    return w.VBox([w.HBox(list(controls.values())[:2]), w.HBox(list(controls.values())[2:]), out])
+
+
+def latent_directions(mu: Tensor, k: int = 3) -> tuple[Tensor, Tensor, Tensor]:
+    """The mean code, the top-k principal directions of the codes (k, d) and their std (k,)."""
+    centre = mu.mean(0)
+    _, s, v = torch.linalg.svd(mu - centre, full_matrices=False)
+    return centre, v[:k], s[:k] / (len(mu) - 1) ** 0.5
+
+
+def latent_state(model, vocab, centre: Tensor, directions: Tensor, stds: Tensor,
+                 coefficients: Sequence[float], grammar=None) -> tuple[str, dict | None]:
+    """The sentence decoded (greedily) at centre + Σ_i c_i · std_i · direction_i, and, when the
+    true grammar is known, its most probable latent factors under it."""
+    z = centre + (torch.tensor(coefficients, dtype=centre.dtype)[:, None] * stds[:, None] * directions).sum(0)
+    ids = model.decode(z[None].to(model.out.weight.device), greedy=True)[0]
+    tokens = vocab.decode(ids)
+    post = None
+    if grammar is not None and grammar.log_prob(tokens) > float("-inf"):
+        post = grammar.posterior(tokens)
+    return " ".join(tokens), post
+
+
+def latent_explorer(model, vocab, mu: Tensor, grammar=None, k: int = 3):
+    """Sliders over the main directions of the VAE's codes; the decoded sentence updates live."""
+    import ipywidgets as w
+
+    centre, directions, stds = latent_directions(mu, k)
+    out = w.Output()
+
+    def draw(**coefficients: float) -> None:
+        values = list(coefficients.values())
+        text, post = latent_state(model, vocab, centre, directions, stds, values, grammar)
+        with out:
+            out.clear_output(wait=True)
+            print(text)
+            if post is not None:
+                (scene, style), p = max(post.items(), key=lambda kv: kv[1])
+                print(f"   true generator: scene {scene}, style {style} (posterior {p:.2f})")
+            elif grammar is not None:
+                print("   (a sentence the true generator cannot produce)")
+
+    sliders = {f"c{i}": w.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"direction {i + 1}")
+               for i in range(len(directions))}
+    w.interactive_output(draw, sliders)
+    return w.VBox([w.HBox(list(sliders.values())), out])

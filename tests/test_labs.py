@@ -59,3 +59,19 @@ def test_checkers_say_where_a_wrong_answer_is_off():
     naive = lambda l: -torch.log(torch.sigmoid(l)).mean()  # noqa: E731 - overflows at -100
     with pytest.raises(ExerciseError, match="numerically stable"):
         gan01.nonsaturating_loss(naive)
+
+
+def test_text03_checkers_catch_the_usual_mistakes():
+    import torch
+
+    from ganvae_edu.labs import text03
+
+    no_eos = lambda lp, n: torch.exp(-lp.sum() / n.sum())  # noqa: E731 - forgets <eos>
+    with pytest.raises(ExerciseError, match="5 tokens with <eos>"):
+        text03.perplexity(no_eos)
+    unclipped = lambda h, refs, n: (sum(1 for i in range(len(h) - n + 1)  # noqa: E731
+                                        if any(tuple(h[i:i + n]) == tuple(r[j:j + n])
+                                               for r in refs for j in range(len(r) - n + 1))),
+                                    len(h) - n + 1)
+    with pytest.raises(ExerciseError, match="the the the"):
+        text03.clipped_precision(unclipped)

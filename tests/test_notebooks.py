@@ -1,5 +1,6 @@
 """The `ganvae-edu` command and the notebooks, run for real through papermill."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -123,3 +124,14 @@ def test_select_by_number_stem_and_bad_name():
     assert [n.stem for n in notebooks.select(["01_gan_minimax"])] == ["01_gan_minimax"]
     with pytest.raises(ValueError, match="no notebook '99'; known notebooks: 01_gan_minimax"):
         notebooks.select(["99"])
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("params/*.yaml")),
+                         ids=lambda p: p.name)
+def test_documented_parameter_sets_name_real_parameters_of_their_notebook(path):
+    chosen = notebooks.select([path.name[:2]])
+    per_nb = cli.split_parameters(chosen, cli.collect_parameters([], path))  # raises on a typo
+    params = per_nb[chosen[0].stem]
+    for name, value in params.items():
+        default = ast.literal_eval(chosen[0].parameters[name]["default"])
+        assert type(value) is type(default), f"{name}: {value!r} is not a {type(default).__name__}"

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from ganvae_edu import vae
@@ -117,3 +118,45 @@ def test_a_linear_vae_learns_the_linear_gaussian_likelihood():
     iwae = res.model.iwae(test.float(), k=1000, generator=g).double().mean().item()
     exact = model.log_marginal(test).mean().item()
     assert abs(iwae - exact) < 0.05, (iwae, exact)
+
+
+def test_kl_weight_schedules():
+    assert vae.kl_weight(0, "none", 100) == 1.0
+    assert vae.kl_weight(25, "linear", 100) == 0.25 and vae.kl_weight(150, "linear", 100) == 1.0
+    assert abs(vae.kl_weight(50, "logistic", 100) - 0.5) < 1e-12
+    assert vae.kl_weight(0, "logistic", 100) < 0.01 < 0.99 < vae.kl_weight(99, "logistic", 100)
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        vae.kl_weight(1, "cosine", 10)
+
+
+def test_free_bits_clamp_each_dimension_at_lambda():
+    kl = torch.tensor([[0.1, 2.0, 0.0], [0.3, 4.0, 0.0]])  # batch means 0.2, 3.0, 0.0
+    assert torch.isclose(vae.free_bits_kl(kl, 0.0), torch.tensor(3.2))
+    assert torch.isclose(vae.free_bits_kl(kl, 0.5), torch.tensor(0.5 + 3.0 + 0.5))
+    x = kl.clone().requires_grad_()
+    vae.free_bits_kl(x, 0.5).backward()
+    assert x.grad[:, 0].abs().sum() == 0 and x.grad[:, 1].abs().sum() > 0  # no push below λ
+
+
+def test_mutual_information_limits():
+    g = torch.Generator().manual_seed(0)
+    n, d = 2000, 2
+    se = math.sqrt(d / 2 / n)  # standard error of the one-sample Monte Carlo term
+    # every x has the same posterior: z tells nothing about x
+    zeros = torch.zeros(n, d, dtype=torch.float64)
+    same = vae.mutual_information(zeros, zeros, g)
+    assert abs(same.item()) < 4 * se
+    # far-apart, narrow posteriors: z identifies x exactly, I = log N
+    far = vae.mutual_information(torch.arange(n, dtype=torch.float64)[:, None].repeat(1, d) * 100,
+                                 torch.full((n, d), -4.0, dtype=torch.float64), g)
+    assert abs(far.item() - math.log(n)) < 4 * se
+    # two well-separated clusters of equal size and identical posteriors inside: I = log 2
+    mu = torch.cat([torch.full((n // 2, d), -50.0), torch.full((n // 2, d), 50.0)]).double()
+    two = vae.mutual_information(mu, torch.zeros(n, d, dtype=torch.float64), g)
+    assert abs(two.item() - math.log(2)) < 4 * se
+
+
+def test_active_units_counts_dimensions_whose_mean_varies():
+    ramp = torch.linspace(-1, 1, 100)
+    mu = torch.stack([ramp, torch.full((100,), 3.0), 0.05 * ramp], 1)
+    assert vae.active_units(mu) == 1  # var of the third is 0.0009 < 0.01

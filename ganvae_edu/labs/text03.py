@@ -1,0 +1,67 @@
+"""Checkers for notebook 03's exercises (perplexity, nucleus filtering, clipped n-gram precision)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from ..text import metrics, sampling
+from .feedback import ExerciseError, assert_close, call, passed
+
+
+def perplexity(fn: Callable) -> None:
+    """fn(sentence_log_probs, sentence_lengths) → perplexity exp(−Σ log p / Σ (length + 1))."""
+    ex = "Exercise 1 (perplexity)"
+    g = torch.Generator().manual_seed(6)
+    cases = [
+        (torch.tensor([-10.0]), torch.tensor([4])),
+        (-torch.rand(50, generator=g, dtype=torch.float64) * 60, torch.randint(1, 20, (50,), generator=g)),
+    ]
+    hints = ["one sentence of 4 words with log p = -10 (5 tokens with <eos>: perplexity e^2)",
+             "50 random sentences (count one <eos> per sentence)"]
+    for (logp, lengths), hint in zip(cases, hints):
+        got = torch.as_tensor(call(fn, logp, lengths, exercise=ex), dtype=torch.float64).reshape(1)
+        want = torch.tensor([math.exp(-logp.sum().item() / (lengths.sum().item() + len(lengths)))])
+        assert_close(got, want, exercise=ex, where=lambda i, hint=hint: hint)
+    passed(ex, "perplexity = exp(NLL per token), with <eos> counted in every sentence")
+
+
+def top_p_filter(fn: Callable) -> None:
+    """fn(probs, p) → probs with all but the nucleus zeroed, renormalised (rows of a 2-D tensor)."""
+    ex = "Exercise 2 (top-p)"
+    g = torch.Generator().manual_seed(7)
+    probs = torch.rand(20, 12, generator=g, dtype=torch.float64) ** 3
+    probs = probs / probs.sum(-1, keepdim=True)
+    for p in (0.5, 0.9, 1.0):
+        got = call(fn, probs.clone(), p, exercise=ex)
+        want = sampling.filter_logits(probs.log(), top_p=p).softmax(-1)
+        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.isnan(got).any():
+            raise ExerciseError(f"{ex}: NaN in your output at p={p}; renormalise the kept probabilities")
+        assert_close(got, want, exercise=ex,
+                     where=lambda i, p=p: f"p={p}, row {i // 12}, token {i % 12} (keep the most likely "
+                     "tokens until their total first reaches p)")
+    passed(ex, "nucleus of 20 random distributions at p = 0.5, 0.9, 1.0")
+
+
+def clipped_precision(fn: Callable) -> None:
+    """fn(hypothesis, references, n) → (clipped matches, total n-grams) as in BLEU's p_n."""
+    ex = "Exercise 3 (clipped n-gram precision)"
+    cases = [
+        ("the the the the the the the", ["the cat is on the mat", "there is a cat on the mat"], 1),
+        ("a man rides a red bike .", ["a man rides a bike .", "a woman rides a red bike"], 2),
+        ("a dog .", ["a cat sits ."], 3),
+    ]
+    for hyp_text, ref_texts, n in cases:
+        hyp, refs = hyp_text.split(), [r.split() for r in ref_texts]
+        got = call(fn, hyp, refs, n, exercise=ex)
+        counts = metrics.ngrams(hyp, n)
+        want = (sum(min(c, max(metrics.ngrams(r, n)[g] for r in refs)) for g, c in counts.items()),
+                sum(counts.values()))
+        if tuple(got) != want:
+            raise ExerciseError(
+                f"{ex}: for hypothesis {' '.join(hyp)!r}, n={n}: expected {want}, got {tuple(got)}. "
+                "Clip each n-gram's count by its largest count in any single reference"
+            )
+    passed(ex, "clipped counts correct, including Papineni's 'the the the …' example (2/7)")

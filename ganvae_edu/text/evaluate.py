@@ -1,0 +1,108 @@
+r"""Evaluating a text model: NLL on real sentences, and the metrics of what it generates.
+
+Two NLLs of real sentences under a model, both in nats:
+
+* **per token** (`evaluate_nll`): −Σ log p(x_t | x_<t) / Σ (|x| + 1), every real token and the
+  end-of-sentence token counted once; exp of it is the perplexity. Every notebook reports this.
+* **NLL_gen** (`nll_gen`), as the text-GAN papers report it (Texygen, LeakGAN, RelGAN): each
+  test sentence is padded to `pad_to` positions (37 on COCO) and the loss is averaged over
+  *all* positions, padding included. Their models learn that padding follows the end, almost
+  free; here a sentence stops at <eos> (an absorbing end), so the padded positions cost 0 and
+
+      NLL_gen = Σ_x −log p(x) / (N · pad_to),
+
+  which is lower than the per-token NLL by the factor mean(|x| + 1) / pad_to. Compare it only
+  with numbers under the same definition.
+
+`sample_metrics` scores a set of generated sentences the same way for every model, under the
+flat `metrics.json` names ``PREFIX.bleu.N``, ``PREFIX.self_bleu.N``, ``PREFIX.distinct.N``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .batches import length_batches, pad
+from .metrics import bleu, distinct_n, self_bleu
+from .scenes import SceneGrammar
+
+ORDERS = (2, 3, 4, 5)
+
+
+@torch.no_grad()
+def _total_nll(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int) -> tuple[float, int]:
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for idx in length_batches(sequences, batch_size):
+        batch, lengths = pad([sequences[i] for i in idx], model.pad_id)
+        loss, n = model.nll(batch.to(device), lengths.to(device))
+        total, count = total + loss.item(), count + n
+    model.train(was_training)
+    return total, count
+
+
+def evaluate_nll(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 256) -> float:
+    """NLL in nats per token (counting <eos>) of `sequences` (<bos> … <eos> id lists)."""
+    total, count = _total_nll(model, sequences, batch_size)
+    return total / count
+
+
+def nll_gen(model: nn.Module, sequences: Sequence[Sequence[int]], pad_to: int = 37,
+            batch_size: int = 256) -> float:
+    """NLL_gen as the text-GAN papers define it: Σ_x −log p(x) / (N · pad_to) (module docstring).
+
+    A sentence longer than `pad_to` counts with its own length, as if padded to it.
+    """
+    if pad_to < 1:
+        raise ValueError(f"pad_to={pad_to} must be ≥ 1")
+    total, _ = _total_nll(model, sequences, batch_size)
+    positions = sum(max(pad_to, len(s) - 1) for s in sequences)  # len(s) - 1: targets after <bos>
+    return total / positions
+
+
+def sample_metrics(
+    prefix: str,
+    samples: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    orders: Sequence[int] = ORDERS,
+    distinct: Sequence[int] = (1, 2),
+) -> dict[str, float]:
+    """BLEU-n against `references`, Self-BLEU-n and distinct-n of `samples`, named PREFIX.metric.n."""
+    out: dict[str, float] = {}
+    for n, v in bleu(samples, references, orders).items():
+        out[f"{prefix}.bleu.{n}"] = v
+    for n, v in self_bleu(samples, orders).items():
+        out[f"{prefix}.self_bleu.{n}"] = v
+    for n in distinct:
+        out[f"{prefix}.distinct.{n}"] = distinct_n(samples, n)
+    out[f"{prefix}.mean_length"] = sum(map(len, samples)) / len(samples)
+    return out
+
+
+def true_log_probs(grammar: SceneGrammar, samples: Sequence[Sequence[str]]) -> list[float]:
+    """Exact log-probability of each sample under the generator of the data (−inf: impossible)."""
+    return [grammar.log_prob(s) for s in samples]
+
+
+def true_sample_metrics(
+    prefix: str, grammar: SceneGrammar, samples: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """How well samples follow the true distribution: the share it could produce at all, and
+    the mean −log p_true per token (counting <eos>) of those it could (PREFIX.true_nll_per_token).
+
+    Lower true NLL than the data's own entropy means the samples sit in the generator's most
+    likely sentences: quality bought with diversity.
+    """
+    logps = true_log_probs(grammar, samples)
+    valid = [(lp, len(s) + 1) for lp, s in zip(logps, samples) if lp > -math.inf]
+    out = {f"{prefix}.valid_fraction": len(valid) / len(samples)}
+    out[f"{prefix}.true_nll_per_token"] = (
+        -sum(lp for lp, _ in valid) / sum(n for _, n in valid) if valid else math.nan
+    )
+    return out

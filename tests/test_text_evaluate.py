@@ -1,0 +1,52 @@
+"""NLL per token, NLL_gen (the papers' padded definition), and the sample metrics' names."""
+
+import math
+
+import pytest
+import torch
+
+from ganvae_edu.text.batches import pad
+from ganvae_edu.text.evaluate import evaluate_nll, nll_gen, sample_metrics, true_sample_metrics
+from ganvae_edu.text.lm import GRULanguageModel
+from ganvae_edu.text.scenes import SceneGrammar
+
+
+def sentence_nll(model, ids):
+    batch, lengths = pad([ids])
+    logits, _ = model(batch[:, :-1])
+    return -sum(logits[0, t].log_softmax(-1)[ids[t + 1]].item() for t in range(len(ids) - 1))
+
+
+def test_nll_gen_is_total_nll_over_padded_positions():
+    torch.manual_seed(0)
+    model = GRULanguageModel(10, emb=4, hidden=8).eval()
+    seqs = [[1, 4, 5, 2], [1, 6, 2], [1, 4, 4, 4, 7, 2]]
+    totals = [sentence_nll(model, s) for s in seqs]
+    assert math.isclose(nll_gen(model, seqs, pad_to=6), sum(totals) / (3 * 6), rel_tol=1e-5)
+    # per token: 3 + 2 + 5 targets after <bos>
+    assert math.isclose(evaluate_nll(model, seqs), sum(totals) / 10, rel_tol=1e-5)
+    # a sentence longer than pad_to counts with its own length (5 targets > pad_to = 4)
+    assert math.isclose(nll_gen(model, seqs, pad_to=4), sum(totals) / (4 + 4 + 5), rel_tol=1e-5)
+    with pytest.raises(ValueError, match="pad_to=0"):
+        nll_gen(model, seqs, pad_to=0)
+
+
+def test_sample_metrics_use_the_shared_names_and_identical_samples_have_self_bleu_one():
+    samples = [["a", "man", "rides", "a", "bike", "."]] * 4
+    refs = [["a", "man", "rides", "a", "bike", "."], ["a", "dog", "runs", "."]]
+    m = sample_metrics("gumbel_gan", samples, refs)
+    assert {f"gumbel_gan.bleu.{n}" for n in (2, 3, 4, 5)} <= set(m)
+    assert {f"gumbel_gan.self_bleu.{n}" for n in (2, 3, 4, 5)} <= set(m)
+    assert m["gumbel_gan.bleu.5"] == pytest.approx(1.0) and m["gumbel_gan.self_bleu.4"] == pytest.approx(1.0)
+    assert m["gumbel_gan.distinct.1"] == pytest.approx(5 / 24)
+    assert m["gumbel_gan.mean_length"] == 6
+
+
+def test_true_sample_metrics_count_impossible_sentences():
+    g = SceneGrammar()
+    ok = "a chef cuts a pizza in the kitchen .".split()
+    bad = "a pizza cuts a chef".split()
+    m = true_sample_metrics("lm", g, [ok, ok, bad, ok])
+    assert m["lm.valid_fraction"] == 0.75
+    assert m["lm.true_nll_per_token"] == pytest.approx(-g.log_prob(ok) / (len(ok) + 1))
+    assert math.isnan(true_sample_metrics("lm", g, [bad])["lm.true_nll_per_token"])
