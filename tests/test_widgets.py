@@ -53,3 +53,22 @@ def test_sampling_state_scores_samples_under_the_true_grammar_and_builds():
     assert rows == again and len(rows) == 5  # same seed, same samples
     assert all(score is not None and score <= 0 for _, score in rows)
     assert isinstance(widgets.sampling_explorer(model, vocab), w.VBox)
+
+
+def test_latent_state_decodes_along_principal_directions_and_builds():
+    import ipywidgets as w
+
+    from ganvae_edu.text.scenes import SceneGrammar
+    from ganvae_edu.text.sentence_vae import SentenceVAE
+    from ganvae_edu.text.tokenize import Vocabulary
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(200, 2, generator=g) * torch.tensor([3.0, 0.5])  # spread mostly along axis 0
+    centre, directions, stds = widgets.latent_directions(mu, k=2)
+    assert abs(abs(directions[0, 0].item()) - 1) < 0.05 and stds[0] > stds[1]
+    vocab = Vocabulary.build([["a", "chef", "cuts", "a", "pizza", "."]])
+    torch.manual_seed(0)
+    model = SentenceVAE(len(vocab), emb=4, hidden=8, latent=2, enc_hidden=4)
+    text, post = widgets.latent_state(model, vocab, centre, directions, stds, [1.0, -1.0], SceneGrammar())
+    assert isinstance(text, str) and (post is None or abs(sum(post.values()) - 1) < 1e-9)
+    assert isinstance(widgets.latent_explorer(model, vocab, mu), w.VBox)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[Tensor, Tensor]:
@@ -32,3 +33,15 @@ def padding_fraction(batches: Sequence[tuple[Tensor, Tensor]]) -> float:
     cells = sum(x.numel() for x, _ in batches)
     real = sum(int(lengths.sum()) for _, lengths in batches)
     return 1 - real / cells
+
+
+def run_rnn(rnn: nn.RNNBase, x: Tensor, lengths: Tensor | None = None,
+            state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """A batch-first RNN over x (B, T, F). With `lengths`, each row runs only over its real
+    steps (packed sequences: no work on padding; outputs there are 0); without, over all T."""
+    if lengths is None:
+        return rnn(x, state)
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, state = rnn(packed, state)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, state

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .batches import run_rnn
 from .sampling import sample_next
 
 
 class GRULanguageModel(nn.Module):
     def __init__(self, vocab_size: int, emb: int = 64, hidden: int = 128, layers: int = 1,
-                 dropout: float = 0.0, pad_id: int = 0) -> None:
+                 dropout: float = 0.0, pad_id: int = 0, packed: bool = True) -> None:
         super().__init__()
-        self.pad_id = pad_id
+        self.pad_id, self.packed = pad_id, packed  # packed=False: the plain padded computation
         self.embed = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
         self.rnn = nn.GRU(emb, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
@@ -29,12 +29,7 @@ class GRULanguageModel(nn.Module):
         With `lengths` the padded tail is skipped (packed sequences): no work on padding.
         """
         x = self.drop(self.embed(inputs))
-        if lengths is not None:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, state = self.rnn(packed, state)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
-        else:
-            out, state = self.rnn(x, state)
+        out, state = run_rnn(self.rnn, x, lengths if self.packed else None, state)
         return self.out(self.drop(out)), state
 
     def nll(self, batch: Tensor, lengths: Tensor) -> tuple[Tensor, int]:
