@@ -92,3 +92,16 @@ def test_vae04_checkers_catch_the_usual_mistakes():
     naive = lambda lw, n: -torch.log(torch.exp(lw).mean(0)).sum() / (n.sum() + len(n))  # noqa: E731
     with pytest.raises(ExerciseError, match="stabl|-1000"):
         vae04.iw_nll_per_token(naive)
+
+
+def test_gan05_checkers_catch_the_usual_mistakes():
+    import torch
+
+    from ganvae_edu.labs import gan05
+
+    with pytest.raises(ExerciseError, match="g = −log"):  # forgot the second log
+        gan05.gumbel_softmax(lambda logits, u, tau: ((logits - torch.log(u)) / tau).softmax(-1))
+    with pytest.raises(ExerciseError, match="gradients reach the rewards"):
+        gan05.reinforce_loss(lambda lp, r, b: -((r - b) * lp).mean())
+    with pytest.raises(ExerciseError, match="gradient must be that of y"):
+        gan05.straight_through(lambda y: torch.nn.functional.one_hot(y.argmax(-1), y.shape[-1]).double())

@@ -45,6 +45,22 @@ class GRULanguageModel(nn.Module):
         )
         return losses, int((targets != self.pad_id).sum())
 
+    def sentence_log_prob(self, batch: Tensor, lengths: Tensor) -> Tensor:
+        """log p(x) per sentence (B,), differentiable; `batch` holds <bos> … <eos> padded."""
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        logits, _ = self(inputs, lengths - 1)
+        nll = nn.functional.cross_entropy(logits.transpose(1, 2), targets, ignore_index=self.pad_id,
+                                          reduction="none")
+        return -nll.sum(1)
+
+    def step_vectors(self, vectors: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """One step from input *vectors* (B, emb) instead of ids: next-token logits (B, V), state.
+
+        A relaxed token y (a distribution over the vocabulary) enters as yᵀE, E the embedding.
+        """
+        out, state = self.rnn(self.drop(vectors)[:, None], state)
+        return self.out(self.drop(out[:, 0])), state
+
     @torch.no_grad()
     def sample(self, n: int, bos_id: int, eos_id: int, max_len: int = 40,
                generator: torch.Generator | None = None, temperature: float = 1.0,
