@@ -30,6 +30,21 @@ class TrainingDiverged(FloatingPointError):
     """The loss or gradient became NaN/inf; the model holds the last good weights."""
 
 
+def check_finite(loss: torch.Tensor, what: str, step: int, hint: str) -> None:
+    """Raise `TrainingDiverged` if `loss` is NaN/inf — call it before the step that would use it."""
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(f"{what} became {loss.item()} at step {step}; the models keep the "
+                               f"weights of step {step - 1}. {hint}")
+
+
+def clipped_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params, clip: float = 5.0) -> None:
+    """One optimiser step on `loss` with the gradient norm of `params` clipped to `clip`."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, clip)
+    opt.step()
+
+
 def save_checkpoint(path: str | os.PathLike, **state) -> Path:
     """torch.save(state) to `path` atomically (temporary file, fsync, rename)."""
     path = Path(path)

@@ -225,3 +225,69 @@ def latent_explorer(model, vocab, mu: Tensor, grammar=None, k: int = 3):
                for i in range(len(directions))}
     w.interactive_output(draw, sliders)
     return w.VBox([w.HBox(list(sliders.values())), out])
+
+
+Sampler = Callable[[int, torch.Generator, float], list[list[int]]]  # (n, generator, temperature) → ids
+
+
+def combined_state(samplers: dict[str, Sampler], vocab, source: str, temperature: float, n: int = 5,
+                   seed: int = 0, grammar=None, level: str = "word") -> list[tuple[str, float | None]]:
+    """n sentences from `samplers[source]` (e.g. the VAE-GAN's prior or its latent GAN) at a
+    temperature, each with its true log-probability per token when `grammar` is known."""
+    from .text.tokenize import detokenize
+
+    if source not in samplers:
+        raise ValueError(f"source={source!r}: choose one of {', '.join(samplers)}")
+    out = []
+    for row in samplers[source](n, torch.Generator().manual_seed(seed), temperature):
+        tokens = vocab.decode(row)
+        score = grammar.log_prob(tokens) / (len(tokens) + 1) if grammar is not None else None
+        out.append((detokenize(tokens, level), score))
+    return out
+
+
+def interpolation_state(model, vocab, z_a: Tensor, z_b: Tensor, steps: int = 5,
+                        level: str = "word") -> list[str]:
+    """Sentences decoded greedily along the straight line from code z_a to code z_b."""
+    from .text.sentence_vae import interpolate
+    from .text.tokenize import detokenize
+
+    z = interpolate(z_a, z_b, steps).to(model.out.weight.device)
+    return [detokenize(vocab.decode(ids), level) for ids in model.decode(z, greedy=True)]
+
+
+def combined_explorer(samplers: dict[str, Sampler], model, vocab, codes: Tensor, grammar=None,
+                      level: str = "word", n: int = 5):
+    """Sample from a chosen source at a temperature; interpolate between two sentences' codes."""
+    import ipywidgets as w
+
+    out, line = w.Output(), w.Output()
+
+    def draw(source: str, temperature: float, seed: int) -> None:
+        rows = combined_state(samplers, vocab, source, temperature, n, seed, grammar, level)
+        with out:
+            out.clear_output(wait=True)
+            for text, score in rows:
+                tail = "" if score is None else f"   [true log p / token: {score:.2f}]"
+                print(text + tail)
+
+    def draw_line(a: int, b: int, steps: int) -> None:
+        with line:
+            line.clear_output(wait=True)
+            for text in interpolation_state(model, vocab, codes[a], codes[b], steps, level):
+                print(text)
+
+    controls = {
+        "source": w.Dropdown(options=list(samplers), description="codes from"),
+        "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
+        "seed": w.IntSlider(value=0, min=0, max=100, description="seed"),
+    }
+    ends = {
+        "a": w.IntSlider(value=0, min=0, max=len(codes) - 1, description="sentence A"),
+        "b": w.IntSlider(value=1, min=0, max=len(codes) - 1, description="sentence B"),
+        "steps": w.IntSlider(value=5, min=2, max=10, description="steps"),
+    }
+    w.interactive_output(draw, controls)
+    w.interactive_output(draw_line, ends)
+    return w.VBox([w.HBox(list(controls.values())), out, w.HTML("<b>interpolation</b>"),
+                   w.HBox(list(ends.values())), line])

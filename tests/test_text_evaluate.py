@@ -6,7 +6,16 @@ import pytest
 import torch
 
 from ganvae_edu.text.batches import pad
-from ganvae_edu.text.evaluate import evaluate_nll, nll_gen, sample_metrics, true_sample_metrics
+from ganvae_edu.text.evaluate import (
+    evaluate_nll,
+    latent_mix,
+    nll_gen,
+    nll_gen_from_per_token,
+    sample_metrics,
+    score_samples,
+    total_variation,
+    true_sample_metrics,
+)
 from ganvae_edu.text.lm import GRULanguageModel
 from ganvae_edu.text.scenes import SceneGrammar
 
@@ -50,3 +59,37 @@ def test_true_sample_metrics_count_impossible_sentences():
     assert m["lm.valid_fraction"] == 0.75
     assert m["lm.true_nll_per_token"] == pytest.approx(-g.log_prob(ok) / (len(ok) + 1))
     assert math.isnan(true_sample_metrics("lm", g, [bad])["lm.true_nll_per_token"])
+
+
+def test_nll_gen_from_a_per_token_figure_equals_the_direct_one():
+    torch.manual_seed(0)
+    model = GRULanguageModel(10, emb=4, hidden=8).eval()
+    seqs = [[1, 4, 5, 2], [1, 6, 2], [1, 4, 4, 4, 7, 2]]
+    direct = nll_gen(model, seqs, pad_to=4)
+    via_per_token = nll_gen_from_per_token(evaluate_nll(model, seqs), seqs, pad_to=4)
+    assert math.isclose(via_per_token, direct, rel_tol=1e-6)
+
+
+def test_latent_mix_of_one_scenes_sentences_is_that_scene_and_tv_distance():
+    g = SceneGrammar()
+    kitchen = "a chef cuts a pizza in the kitchen .".split()
+    mix = latent_mix(g, [kitchen, kitchen, "a pizza cuts a chef".split()])
+    assert sum(mix.values()) == pytest.approx(1.0)  # the impossible sentence is left out
+    assert max(mix, key=mix.get) == "kitchen" and mix["kitchen"] > 0.9
+    assert total_variation({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}) == 0
+    assert total_variation({"a": 1.0}, {"b": 1.0}) == 1
+    assert total_variation({"a": 0.75, "b": 0.25}, {"a": 0.25, "b": 0.75}) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="factor='mood'"):
+        latent_mix(g, [kitchen], "mood")
+
+
+def test_score_samples_adds_the_true_grammar_figures_only_when_known():
+    g = SceneGrammar()
+    kitchen = "a chef cuts a pizza in the kitchen .".split()
+    refs = [kitchen, "a dog runs on the beach .".split()]
+    plain = score_samples("lm", [kitchen] * 3, refs)
+    assert "lm.bleu.4" in plain and not any("scene" in k or "valid" in k for k in plain)
+    full = score_samples("lm", [kitchen] * 3, refs, g, {"kitchen": 0.5, "beach": 0.5})
+    assert full["lm.valid_fraction"] == 1.0 and full["lm.scene_mix.kitchen"] > 0.9
+    data_mix = {"kitchen": 0.5, "beach": 0.5}
+    assert full["lm.scene_tv"] == pytest.approx(total_variation(latent_mix(g, [kitchen]), data_mix))

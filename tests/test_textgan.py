@@ -9,16 +9,7 @@ from ganvae_edu.text.lm import GRULanguageModel
 from ganvae_edu.text.textgan import TextGANConfig, real_targets, soft_generate, tau_at, train_text_gan
 from ganvae_edu.train import TrainConfig, TrainingDiverged, train_lm
 
-V = 12
-
-
-def corpus(n=300, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(n):
-        length = int(torch.randint(2, 6, (1,), generator=g))
-        out.append([1] + torch.randint(4, V, (length,), generator=g).tolist() + [2])
-    return out
+V = 12  # the vocabulary of the tiny_ids fixture (conftest.py)
 
 
 def pretrained(data):
@@ -35,8 +26,8 @@ def test_real_targets_and_the_temperature_schedule():
     assert tau_at(1, cfg) == 1.0 and abs(tau_at(11, cfg) - 0.01) < 1e-12 and abs(tau_at(6, cfg) - 0.1) < 1e-12
 
 
-def test_soft_sentences_are_distributions_padded_after_the_first_eos():
-    lm = pretrained(corpus())
+def test_soft_sentences_are_distributions_padded_after_the_first_eos(tiny_ids):
+    lm = pretrained(tiny_ids)
     y = soft_generate(lm, 50, 1, 2, max_len=8, tau=0.5, generator=torch.Generator().manual_seed(0))
     assert y.shape == (50, 9, V) and torch.allclose(y.sum(-1), torch.ones(50, 9), atol=1e-5)
     ids = y.argmax(-1)
@@ -46,8 +37,8 @@ def test_soft_sentences_are_distributions_padded_after_the_first_eos():
 
 
 @pytest.mark.parametrize("variant", ["reinforce", "gumbel"])
-def test_both_variants_train_and_record_history(variant):
-    data = corpus()
+def test_both_variants_train_and_record_history(variant, tiny_ids):
+    data = tiny_ids
     lm = pretrained(data)
     torch.manual_seed(0)
     disc = CNNDiscriminator(V, emb=8, filters=8)
@@ -62,8 +53,8 @@ def test_both_variants_train_and_record_history(variant):
     assert key in history[0]
 
 
-def test_a_nan_stops_training_and_keeps_the_last_good_weights():
-    data = corpus()
+def test_a_nan_stops_training_and_keeps_the_last_good_weights(tiny_ids):
+    data = tiny_ids
     lm = pretrained(data)
     disc = CNNDiscriminator(V, emb=8, filters=8)
     with torch.no_grad():

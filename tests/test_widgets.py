@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from ganvae_edu import toy, vae, widgets
@@ -72,3 +73,28 @@ def test_latent_state_decodes_along_principal_directions_and_builds():
     text, post = widgets.latent_state(model, vocab, centre, directions, stds, [1.0, -1.0], SceneGrammar())
     assert isinstance(text, str) and (post is None or abs(sum(post.values()) - 1) < 1e-9)
     assert isinstance(widgets.latent_explorer(model, vocab, mu), w.VBox)
+
+
+def test_combined_state_samples_the_chosen_source_and_interpolation_keeps_the_ends():
+    import ipywidgets as w
+
+    from ganvae_edu.text.scenes import SceneGrammar
+    from ganvae_edu.text.sentence_vae import SentenceVAE
+    from ganvae_edu.text.tokenize import Vocabulary
+
+    vocab = Vocabulary.build([["a", "chef", "cuts", "a", "pizza", "."]])
+    chef = vocab.encode(["a", "chef", "cuts", "a", "pizza", "."], eos=False)
+    samplers = {"fixed": lambda n, g, t: [chef] * n, "empty": lambda n, g, t: [[]] * n}
+    rows = widgets.combined_state(samplers, vocab, "fixed", 1.0, n=3, grammar=SceneGrammar())
+    assert [text for text, _ in rows] == ["a chef cuts a pizza ."] * 3
+    assert all(score < 0 for _, score in rows)  # a sentence the true grammar can produce
+    with pytest.raises(ValueError, match="source='prior'"):
+        widgets.combined_state(samplers, vocab, "prior", 1.0)
+    torch.manual_seed(0)
+    model = SentenceVAE(len(vocab), emb=4, hidden=8, latent=2, enc_hidden=4).eval()
+    z_a, z_b = torch.tensor([3.0, 0.0]), torch.tensor([-3.0, 1.0])
+    line = widgets.interpolation_state(model, vocab, z_a, z_b, steps=4)
+    ends = widgets.interpolation_state(model, vocab, torch.stack([z_a, z_b])[0], z_b, steps=2)
+    assert len(line) == 4 and line[0] == ends[0] and line[-1] == ends[-1]
+    codes = torch.stack([z_a, z_b])
+    assert isinstance(widgets.combined_explorer(samplers, model, vocab, codes), w.VBox)

@@ -35,6 +35,10 @@ class CNNDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """One logit per sentence (B,); D = sigmoid(logit) is the probability that it is real."""
+        return self.out(self.drop(self.features(x))).squeeze(-1)
+
+    def features(self, x: Tensor) -> Tensor:
+        """The pooled, highway-mixed features (B, filters · widths) that the final layer reads."""
         h = self.vectors(x)
         if h.shape[1] < self.min_len:  # too short for the widest filter: pad with zero vectors
             h = nn.functional.pad(h, (0, 0, 0, self.min_len - h.shape[1]))
@@ -42,5 +46,4 @@ class CNNDiscriminator(nn.Module):
         pooled = torch.cat([torch.relu(conv(h)).amax(-1) for conv in self.convs], -1)
         transform, gate = self.highway(pooled).chunk(2, -1)
         gate = torch.sigmoid(gate)
-        pooled = gate * torch.relu(transform) + (1 - gate) * pooled
-        return self.out(self.drop(pooled)).squeeze(-1)
+        return gate * torch.relu(transform) + (1 - gate) * pooled

@@ -66,6 +66,18 @@ def nll_gen(model: nn.Module, sequences: Sequence[Sequence[int]], pad_to: int = 
     return total / positions
 
 
+def nll_gen_from_per_token(nll_per_token: float, sequences: Sequence[Sequence[int]],
+                           pad_to: int = 37) -> float:
+    """NLL_gen from a per-token NLL (or bound) of the same `sequences`, e.g. a VAE's IW bound.
+
+    The total Σ −log p(x) = nll_per_token · Σ (|x| + 1) is spread over the padded positions.
+    """
+    if pad_to < 1:
+        raise ValueError(f"pad_to={pad_to} must be ≥ 1")
+    tokens = sum(len(s) - 1 for s in sequences)
+    return nll_per_token * tokens / sum(max(pad_to, len(s) - 1) for s in sequences)
+
+
 def sample_metrics(
     prefix: str,
     samples: Sequence[Sequence[str]],
@@ -105,4 +117,43 @@ def true_sample_metrics(
     out[f"{prefix}.true_nll_per_token"] = (
         -sum(lp for lp, _ in valid) / sum(n for _, n in valid) if valid else math.nan
     )
+    return out
+
+
+def latent_mix(grammar: SceneGrammar, samples: Sequence[Sequence[str]],
+               factor: str = "scene") -> dict[str, float]:
+    """The mix of a latent factor ("scene" or "style") among samples: P(value | x) by Bayes'
+    rule under the true grammar, averaged over the samples it can produce."""
+    which = {"scene": 0, "style": 1}.get(factor)
+    if which is None:
+        raise ValueError(f"factor={factor!r}: use 'scene' or 'style'")
+    mix: dict[str, float] = {}
+    valid = [s for s in samples if grammar.log_prob(s) > -math.inf]
+    for s in valid:
+        for lat, p in grammar.posterior(s).items():
+            mix[lat[which]] = mix.get(lat[which], 0.0) + p / len(valid)
+    return mix
+
+
+def total_variation(p: dict[str, float], q: dict[str, float]) -> float:
+    """TV(p, q) = ½ Σ_v |p(v) − q(v)|, 0 for the same mix, 1 for disjoint ones."""
+    return 0.5 * sum(abs(p.get(v, 0.0) - q.get(v, 0.0)) for v in set(p) | set(q))
+
+
+def score_samples(prefix: str, samples: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                  grammar: SceneGrammar | None = None,
+                  data_mix: dict[str, float] | None = None) -> dict[str, float]:
+    """Everything the notebooks report about one set of samples, under PREFIX.*:
+
+    `sample_metrics` (BLEU-n, Self-BLEU-n, distinct-n, mean length) and, when the true grammar is
+    known, `true_sample_metrics`, the scene mix of the samples (PREFIX.scene_mix.SCENE) and its
+    total-variation distance to `data_mix` (PREFIX.scene_tv).
+    """
+    out = sample_metrics(prefix, samples, references)
+    if grammar is not None:
+        out.update(true_sample_metrics(prefix, grammar, samples))
+        mix = latent_mix(grammar, samples)
+        out.update({f"{prefix}.scene_mix.{scene}": p for scene, p in sorted(mix.items())})
+        if data_mix is not None:
+            out[f"{prefix}.scene_tv"] = total_variation(mix, data_mix)
     return out

@@ -86,6 +86,16 @@ class SentenceVAE(nn.Module):
         out, state = run_rnn(self.decoder, x, lengths if self.packed else None, state)
         return self.out(self.drop(out)), state
 
+    def step_vectors(self, vectors: Tensor, z: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """One decoder step from input *vectors* (B, emb) given codes z: logits (B, V), state.
+
+        A relaxed token y enters as yᵀE (E the embedding), as in `GRULanguageModel.step_vectors`.
+        """
+        if state is None:
+            state = torch.tanh(self.z_to_h(z))[None]
+        out, state = self.decoder(torch.cat([self.drop(vectors), z], -1)[:, None], state)
+        return self.out(self.drop(out[:, 0])), state
+
     def log_likelihood(self, batch: Tensor, lengths: Tensor, z: Tensor, dropout: float = 0.0,
                        generator: torch.Generator | None = None) -> Tensor:
         """log p(x | z) per sentence (B,), <eos> included; `dropout` is word dropout on the inputs."""

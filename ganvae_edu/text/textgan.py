@@ -25,7 +25,7 @@ from torch import Tensor
 
 from .. import discrete, gan
 from ..runtime import progress
-from ..train import TrainingDiverged
+from ..train import check_finite, clipped_step
 from .batches import pad
 from .discriminator import CNNDiscriminator
 from .lm import GRULanguageModel
@@ -58,19 +58,8 @@ def tau_at(step: int, cfg: TextGANConfig) -> float:
     return cfg.tau_start * (cfg.tau_end / cfg.tau_start) ** frac
 
 
-def _check(loss: Tensor, what: str, step: int, cfg: TextGANConfig) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(
-            f"{what} became {loss.item()} at step {step}; the models keep the weights of step "
-            f"{step - 1}. Lower g_lr={cfg.g_lr} / d_lr={cfg.d_lr} and rerun"
-        )
-
-
-def _step(opt: torch.optim.Optimizer, loss: Tensor, params) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 5.0)
-    opt.step()
+def _hint(cfg: TextGANConfig) -> str:
+    return f"Lower g_lr={cfg.g_lr} / d_lr={cfg.d_lr} and rerun"
 
 
 def soft_generate(lm: GRULanguageModel, n: int, bos_id: int, eos_id: int, max_len: int, tau: float,
@@ -131,8 +120,8 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
         # discriminator: real against (detached) fake
         d_fake_in = fake if variant == "reinforce" else fake.detach()
         d_loss = gan.discriminator_loss(disc(real), disc(d_fake_in))
-        _check(d_loss, "discriminator loss", step, cfg)
-        _step(opt_d, d_loss, disc.parameters())
+        check_finite(d_loss, "discriminator loss", step, _hint(cfg))
+        clipped_step(opt_d, d_loss, disc.parameters())
 
         # generator
         disc.requires_grad_(False)
@@ -152,8 +141,8 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
             total, n = lm.nll(mle_batch.to(device), mle_len.to(device))
             g_loss = g_loss + cfg.mle_weight * total / n
         disc.requires_grad_(True)
-        _check(g_loss, "generator loss", step, cfg)
-        _step(opt_g, g_loss, lm.parameters())
+        check_finite(g_loss, "generator loss", step, _hint(cfg))
+        clipped_step(opt_g, g_loss, lm.parameters())
         record.update(d_loss=d_loss.item(), g_loss=g_loss.item())
         if on_eval is not None and eval_every and (step % eval_every == 0 or step == cfg.steps):
             lm.eval()

@@ -1,0 +1,169 @@
+r"""The combined VAE-GAN for text, in the two readings of the source article.
+
+**(a) Joint (Larsen et al. 2016 for text).** One `SentenceVAE`; its decoder is also the
+generator. Each step:
+
+* D (`CNNDiscriminator`) judges real sentences against *decodings*: Gumbel-softmax sentences
+  (notebook 05's relaxation, `textgan.soft_generate`) decoded from z ~ q(z|x) — the article's
+  E_{z~q(z|x)}[log(1 − D(G(z)))] — and from z ~ p(z) = N(0, I), the codes we sample at test time.
+* encoder and decoder minimise `combined.player_losses`: reconstruction + β·KL for the encoder,
+  reconstruction + γ·(non-saturating GAN loss) for the decoder. The codes handed to the GAN term
+  are detached, so one optimiser on their sum gives each player exactly its own gradient.
+* optionally (`feature_weight`) the decoder also matches D's features of the real sentence with
+  those of its decoding from q(z|x) (Larsen's discriminator-feature reconstruction).
+
+**(b) Two-stage.** Train the sentence VAE (notebook 04), then a GAN on its codes
+(`latent_gan.train_latent_gan`) that learns the *aggregate posterior* q(z) = (1/N) Σ_n q(z|x_n).
+Sampling z from that GAN instead of N(0, I) draws codes from where the decoder was trained,
+not from the holes of the prior that no sentence's posterior covers.
+
+The reconstruction and KL are counted per token, as in notebook 04 (`VAEObjective`), so γ
+weighs the adversarial signal against a per-token likelihood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .. import combined, gan, vae
+from ..latent_gan import CodeGenerator, LatentGANConfig, train_latent_gan
+from ..runtime import progress
+from ..train import check_finite, clipped_step
+from .batches import pad
+from .discriminator import CNNDiscriminator
+from .sentence_vae import SentenceVAE, encode_all
+from .textgan import real_targets, soft_generate, tau_at
+
+
+@dataclass
+class JointConfig:
+    steps: int = 200
+    batch_size: int = 64
+    lr: float = 1e-4  # encoder and decoder
+    d_lr: float = 1e-4
+    adv_weight: float = 1.0  # γ: weight of the GAN term in the decoder's loss
+    kl_weight: float = 1.0  # β
+    free_bits: float = 0.0  # λ nats per latent dimension (vae.free_bits_kl)
+    prior_fakes: bool = True  # D also sees decodings of z ~ N(0, I), not only of z ~ q(z|x)
+    feature_weight: float = 0.0  # discriminator-feature reconstruction (Larsen et al.)
+    max_len: int = 20
+    tau_start: float = 1.0  # Gumbel-softmax temperature, geometric decay as in textgan
+    tau_end: float = 0.1
+    straight_through: bool = False
+    seed: int = 0
+
+
+class _Conditioned:
+    """The VAE's decoder with its codes fixed, seen through the interface `soft_generate` uses."""
+
+    def __init__(self, model: SentenceVAE, z: Tensor) -> None:
+        self.model, self.z = model, z
+        self.embed, self.pad_id = model.embed, model.pad_id
+
+    def step_vectors(self, vectors: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.model.step_vectors(vectors, self.z, state)
+
+
+def soft_decode(model: SentenceVAE, z: Tensor, max_len: int, tau: float, hard: bool = False,
+                generator: torch.Generator | None = None) -> Tensor:
+    """Relaxed sentences (n, max_len + 1, V) decoded from codes z (n, latent), for D to judge."""
+    return soft_generate(_Conditioned(model, z), len(z), model.bos_id, model.eos_id, max_len, tau,
+                         hard, generator)
+
+
+def _hint(cfg: JointConfig) -> str:
+    return f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or adv_weight={cfg.adv_weight} and rerun"
+
+
+def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                cfg: JointConfig, show_progress: bool = True,
+                on_eval: Callable[[int], dict[str, float]] | None = None,
+                eval_every: int = 0) -> list[dict[str, float]]:
+    """Joint VAE-GAN training of `model` (usually a trained sentence VAE) against `disc`.
+
+    `train` holds <bos> … <eos> id lists. Returns the history; `on_eval(step)` every
+    `eval_every` steps and at the end is merged into that step's record. A NaN/inf loss stops
+    training with `TrainingDiverged` before any weight changes.
+    """
+    device = model.out.weight.device
+    rng = torch.Generator().manual_seed(cfg.seed)
+    opt_vae = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr)
+    history = []
+    for step in progress(range(1, cfg.steps + 1), desc="VAE-GAN", disable=not show_progress):
+        idx = torch.randint(len(train), (cfg.batch_size,), generator=rng).tolist()
+        seqs = [train[i] for i in idx]
+        batch, lengths = pad(seqs, model.pad_id)
+        batch, lengths = batch.to(device), lengths.to(device)
+        real = real_targets(seqs, cfg.max_len, model.pad_id).to(device)
+        model.train()
+        out = model(batch, lengths, generator=rng)
+        tau = tau_at(step, cfg)
+        # the article's G(z), z ~ q(z|x); detached: the GAN term must not move the encoder
+        z = vae.reparameterize(out["mu"].detach(), out["logvar"].detach(), rng)
+        if cfg.prior_fakes:
+            z = torch.cat([z, torch.randn(cfg.batch_size, model.latent, generator=rng).to(device)])
+        fake = soft_decode(model, z, cfg.max_len, tau, cfg.straight_through, rng)
+
+        d_loss = gan.discriminator_loss(disc(real), disc(fake.detach()))
+        check_finite(d_loss, "VAE-GAN discriminator loss", step, _hint(cfg))
+        clipped_step(opt_d, d_loss, disc.parameters())
+
+        disc.requires_grad_(False)
+        tokens = int((lengths - 1).sum())
+        per_token = len(seqs) / tokens  # per-example means × this = sums per token
+        kl = vae.free_bits_kl(out["kl_dim"], cfg.free_bits)
+        losses = combined.player_losses(None, disc(fake), out["rec"] * per_token,
+                                        kl.expand(len(seqs)) * per_token, cfg.kl_weight, cfg.adv_weight)
+        loss = losses["vae"]
+        if cfg.feature_weight > 0:
+            f_real = disc.features(real)
+            f_rec = disc.features(fake[: len(seqs)])  # decodings of the same sentences' codes
+            loss = loss + cfg.feature_weight * (f_rec - f_real).pow(2).mean()
+        disc.requires_grad_(True)
+        check_finite(loss, "VAE-GAN encoder/decoder loss", step, _hint(cfg))
+        clipped_step(opt_vae, loss, model.parameters())
+        history.append({"step": step, "tau": tau, "d_loss": d_loss.item(), "loss": loss.item(),
+                        "rec": (-out["rec"].sum() / tokens).item(),
+                        "kl": out["kl_dim"].sum(1).mean().item()})
+        if on_eval is not None and eval_every and (step % eval_every == 0 or step == cfg.steps):
+            model.eval()
+            history[-1].update(on_eval(step))
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def posterior_codes(model: SentenceVAE, sequences: Sequence[Sequence[int]], draws: int = 1,
+                    seed: int = 0) -> Tensor:
+    """Samples of the aggregate posterior: `draws` codes z ~ q(z|x) per sentence (N · draws, d)."""
+    mu, logvar = encode_all(model, sequences)
+    g = torch.Generator().manual_seed(seed)
+    return vae.reparameterize(mu.repeat(draws, 1), logvar.repeat(draws, 1), g)
+
+
+class TwoStageVAEGAN(nn.Module):
+    """A trained sentence VAE whose codes come from a latent GAN instead of N(0, I)."""
+
+    def __init__(self, model: SentenceVAE, codes: CodeGenerator) -> None:
+        super().__init__()
+        self.vae, self.codes = model, codes
+
+    @torch.no_grad()
+    def sample(self, n: int, bos_id: int | None = None, eos_id: int | None = None, max_len: int = 40,
+               generator: torch.Generator | None = None, temperature: float = 1.0, **_) -> list[list[int]]:
+        """n sentences: z = G(ε), ε ~ N(0, I), then x ~ p(x|z) (same call as the language model's)."""
+        z = self.codes.sample(n, generator).to(self.vae.out.weight.device)
+        return self.vae.decode(z, max_len, generator, temperature)
+
+
+def train_two_stage(model: SentenceVAE, sequences: Sequence[Sequence[int]], cfg: LatentGANConfig,
+                    draws: int = 1, show_progress: bool = True) -> tuple[TwoStageVAEGAN, list[dict]]:
+    """Stage 2: fit a latent GAN to `draws` posterior codes per training sentence of `model`."""
+    codes = posterior_codes(model, sequences, draws, cfg.seed).to(model.out.weight.device)
+    gen, history = train_latent_gan(codes, cfg, show_progress)
+    return TwoStageVAEGAN(model, gen), history

@@ -1,0 +1,178 @@
+"""The article's naive listing, the evidence against it, and the fixed vector VAE-GAN."""
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+from ganvae_edu import article as A
+from ganvae_edu.train import TrainingDiverged
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small matrices on a shared, busy CPU run far faster on one thread than on two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def random_sentences(n, vocab=300, length=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randint(4, vocab, (length,), generator=g).tolist() for _ in range(n)]
+
+
+def topic_sentences(n, topics=4, words=20, length=10, seed=0):
+    """Each sentence draws its `length` words from one of `topics` disjoint sets of `words` ids."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randint(topics, (n,), generator=g)
+    return [(4 + int(t[i]) * words + torch.randint(words, (length,), generator=g)).tolist() for i in range(n)]
+
+
+def test_naive_nets_have_the_articles_shapes_and_ranges():
+    z, x = torch.randn(5, 100), torch.rand(5, 1000)
+    assert A.NaiveGenerator()(z).shape == (5, 1000)
+    assert A.NaiveDiscriminator()(x).shape == (5, 1)  # (B, 1), while the listing's labels are (B,)
+    assert A.NaiveEncoder()(x).shape == (5, 100)
+    out = A.NaiveDecoder()(z)
+    assert out.shape == (5, 1000) and bool(((out > 0) & (out < 1)).all())
+    sizes = [p.shape for p in A.NaiveEncoder().parameters()]
+    assert sizes == [(500, 1000), (500,), (100, 500), (100,)]
+
+
+def test_bag_of_words_counts_frequencies_and_loses_order():
+    seqs = [[5, 6, 5, 7], [7, 5, 6, 5], [3, 998, 999, 5000], []]
+    x = A.bag_of_words(seqs, dim=1000)
+    assert x.shape == (4, 1000)
+    assert x.min() >= 0 and x.max() <= 1
+    assert torch.allclose(x[:3].sum(1), torch.ones(3)) and x[3].sum() == 0
+    counts = Counter(seqs[0])
+    assert all(math.isclose(x[0, w].item(), c / 4) for w, c in counts.items())
+    assert torch.equal(x[0], x[1])  # a different sentence, the same vector
+    assert x[2, 998].item() == 0.25 and x[2, 999].item() == 0.5  # 999, 5000: the "other" bucket
+    raw = A.bag_of_words(seqs[:1], dim=1000, normalize=False, ignore_ids={7})
+    assert raw[0, 5] == 2 and raw[0, 7] == 0 and raw.sum() == 3
+    with pytest.raises(ValueError, match="negative id"):
+        A.bag_of_words([[1, -2]])
+
+
+def test_the_listings_label_shape_is_refused_and_the_fix_runs():
+    x = A.bag_of_words(random_sentences(128))
+    message = r"target size \(torch.Size\(\[64\]\)\) that is different to the input size"
+    with pytest.raises(ValueError, match=message):
+        A.naive_training(x, steps=1)
+    run = A.naive_training(x, steps=3, fix_label_shape=True)
+    assert len(run.history) == 3
+    assert all(math.isfinite(h[k]) for h in run.history for k in ("d_loss", "g_loss", "e_loss"))
+
+
+def test_the_vae_part_leaves_the_gan_bit_identical():
+    x = A.bag_of_words(random_sentences(128))
+    with_vae = A.naive_training(x, steps=4, fix_label_shape=True, train_vae=True)
+    without = A.naive_training(x, steps=4, fix_label_shape=True, train_vae=False)
+    for a, b in [(with_vae.generator, without.generator), (with_vae.discriminator, without.discriminator)]:
+        assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(with_vae.encoder.fc1.weight, without.encoder.fc1.weight)  # the VAE did train
+    assert math.isnan(without.history[0]["e_loss"])
+    assert A.shared_parameters(with_vae.gan(), with_vae.vae()) == 0
+
+
+def test_vector_vaegan_decoder_is_shared_by_gan_and_vae():
+    model = A.VectorVAEGAN(dim=50, code_dim=4, hidden=16)
+    assert A.shared_parameters(model.gan(), model.vae()) == len(list(model.decoder.parameters())) == 4
+    assert A.shared_parameters(model.encoder, model.discriminator) == 0
+
+
+def test_sigmoid_then_bceloss_saturates_where_the_logits_loss_does_not():
+    wrong_on_fakes = A.sigmoid_bce_vs_logits(torch.tensor([20.0, 40.0]), target=0.0)
+    for row in wrong_on_fakes:  # sigmoid rounds to 1.0: log(1 - 1) clamped at -100
+        assert row["sigmoid"] == 1.0
+        assert row["bce_loss"] == 100.0 and row["bce_grad"] == 0.0
+        assert row["logits_loss"] == pytest.approx(row["logit"]) and row["logits_grad"] == pytest.approx(1.0)
+    r20, r40, r100 = A.sigmoid_bce_vs_logits(torch.tensor([-20.0, -40.0, -100.0]), target=1.0)
+    assert r20["bce_loss"] == pytest.approx(20.0) and r20["bce_grad"] == pytest.approx(-1.0)
+    assert r40["bce_loss"] == pytest.approx(40.0) and abs(r40["bce_grad"]) < 1e-5  # p(1-p) < 1e-12
+    assert r100["sigmoid"] == 0.0 and r100["bce_loss"] == 100.0 and r100["bce_grad"] == 0.0
+    for row in (r20, r40, r100):
+        assert row["logits_loss"] == pytest.approx(-row["logit"])
+        assert row["logits_grad"] == pytest.approx(-1.0)
+    mild = A.sigmoid_bce_vs_logits(torch.tensor([0.0]), target=1.0)[0]
+    assert mild["bce_loss"] == pytest.approx(math.log(2)) and mild["bce_grad"] == pytest.approx(-0.5)
+
+
+def test_relu_then_tanh_is_never_negative_and_half_dead():
+    out = A.relu_tanh_outputs(A.NaiveGenerator(), n=256, seed=0)
+    assert out["min"] == 0.0 and out["negative_fraction"] == 0.0 and out["max"] < 1.0
+    assert 0.3 < out["zero_fraction"] < 0.7
+
+
+def test_bceloss_refuses_values_outside_the_unit_interval():
+    out = A.bce_outside_unit_interval()
+    assert out["bce_target"] == "RuntimeError: all elements of target should be between 0 and 1"
+    assert out["bce_input"] == "RuntimeError: all elements of input should be between 0 and 1"
+    losses = out["logits_loss_target_minus_one"]
+    assert losses[0.0] == pytest.approx(math.log(2)) and losses[-100.0] == pytest.approx(-100.0)
+
+
+def test_mse_with_mismatched_shapes_compares_every_output_with_every_label():
+    out = A.broadcast_mse_labels(8)
+    assert out["loss_matched"] == 0.0
+    assert out["loss_broadcast"] == pytest.approx(0.5) == out["loss_all_pairs"]
+    assert "broadcasting" in out["warning"]
+
+
+def test_the_articles_codes_are_points_not_prior_samples():
+    x = A.bag_of_words(random_sentences(256))
+    encoder = A.NaiveEncoder()
+    assert A.encoder_is_deterministic(encoder, x)
+    assert not A.encoder_is_deterministic(A.VectorVAEGAN(dim=1000, code_dim=8, hidden=16).sample_code, x)
+    with torch.no_grad():
+        assert A.code_statistics(encoder(x))["kl"] > 100  # squeezed codes: std ~ 0.002
+
+
+def test_code_statistics_against_the_closed_form_kl():
+    g = torch.Generator().manual_seed(0)
+    prior = torch.randn(20_000, 8, generator=g)
+    assert A.code_statistics(prior)["kl"] < 0.01
+    shifted = A.code_statistics(prior + 1.5)  # KL(N(c, I) || N(0, I)) = d c² / 2 = 9
+    assert shifted["kl"] == pytest.approx(9.0, abs=0.1)
+    assert shifted["mean_abs_mean"] == pytest.approx(1.5, abs=0.02)
+
+
+def test_multinomial_nll_matches_torch_distributions():
+    counts = A.bag_of_words(topic_sentences(6), dim=100, normalize=False)
+    logits = torch.randn(6, 100, generator=torch.Generator().manual_seed(1))
+    log_prob = torch.distributions.Multinomial(10, logits=logits).log_prob(counts)
+    log_coef = math.lgamma(11) - torch.lgamma(counts + 1).sum(-1)
+    assert torch.allclose(A.multinomial_nll(counts, logits), -(log_prob - log_coef), atol=1e-4)
+
+
+def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
+    counts = A.bag_of_words(topic_sentences(1000), dim=100, normalize=False)
+    model, history = A.train_vector_vaegan(counts, steps=300, code_dim=8, hidden=64)
+    first = sum(h["recon"] for h in history[:10]) / 10
+    last = sum(h["recon"] for h in history[-30:]) / 30
+    assert last < 0.75 * first and last < 10 * math.log(20) + 5  # near the topic-aware 10·log 20
+    assert all(math.isfinite(h["kl"]) for h in history) and history[-1]["kl"] > 1  # the code is used
+    assert sum(h["d_real"] - h["d_fake"] for h in history[-50:]) > 0
+    samples = model.generate(4, torch.Generator().manual_seed(0))
+    assert samples.shape == (4, 100) and torch.allclose(samples.sum(1), torch.ones(4))
+
+
+def test_kl_weight_one_on_frequencies_collapses_the_posterior():
+    seqs = topic_sentences(1000)
+    settings = dict(steps=250, code_dim=8, hidden=64, adv_weight=0.0)
+    _, on_freq = A.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings)
+    _, on_counts = A.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings)
+    assert on_freq[-1]["kl"] < 0.1 < 1 < on_counts[-1]["kl"]
+
+
+def test_a_nan_input_stops_training_before_any_step():
+    counts = A.bag_of_words(topic_sentences(64), dim=100, normalize=False)
+    counts[:, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match="at step 1"):
+        A.train_vector_vaegan(counts, steps=5, code_dim=4, hidden=16)
+    with pytest.raises(ValueError, match="fakes="):
+        A.train_vector_vaegan(counts, steps=1, fakes="both sides")
