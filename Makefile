@@ -2,6 +2,7 @@
 #   make run    execute the whole notebook sequence on its defaults, print each one's figures
 #   make test   lint, unit tests, nbval over the notebooks, real papermill runs
 #   make lab    open the notebooks in JupyterLab
+#   make bench  time this machine: notebooks, training tokens/s, BLEU (benchmarks/results/bench.json)
 # GPU users: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +14,7 @@ export MPLBACKEND := agg
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup run test lint lab student refresh clean
+.PHONY: setup run test lint lab bench student refresh clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +35,9 @@ test: lint
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+bench: setup
+	$(BIN)/ganvae-edu bench
 
 student: setup
 	$(BIN)/ganvae-edu student

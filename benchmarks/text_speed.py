@@ -10,8 +10,10 @@ full-size runs (params/03_coco.yaml, params/04_coco.yaml):
 * "random, padded" — the straightforward implementation of the same model: random sentences per
   batch, padded to the longest, every position of the rectangle computed and the loss masked.
 
-Tokens are real target tokens (words and <eos>); the same loss, the same optimiser. Results are
-printed and written to benchmarks/results/text_speed.json (atomically).
+Tokens are real target tokens (words and <eos>); the same loss, the same optimiser; a few untimed
+warm-up steps come first. Results are printed and written to benchmarks/results/text_speed.json
+(atomically). The measuring code is `ganvae_edu.bench`; `ganvae-edu bench` runs it with the other
+benchmarks, on the CPU and on a GPU when there is one.
 """
 
 from __future__ import annotations
@@ -26,47 +28,31 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import torch  # noqa: E402
 
+from ganvae_edu import bench  # noqa: E402
 from ganvae_edu.runtime import resolve_device, write_json_atomic  # noqa: E402
 from ganvae_edu.text.data import prepare  # noqa: E402
-from ganvae_edu.text.lm import GRULanguageModel  # noqa: E402
-from ganvae_edu.text.sentence_vae import SentenceVAE, VAEObjective  # noqa: E402
-from ganvae_edu.train import TrainConfig, fit, lm_step_loss  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "text_speed.json"
 
 
-def measure(make, step_loss, train, steps: int, length_sorted: bool, device) -> float:
-    torch.manual_seed(0)
-    model = make(length_sorted).to(device)
-    cfg = TrainConfig(steps=steps, batch_size=64, lr=3e-3, eval_every=10**9, checkpoint_every=10**9,
-                      length_sorted=length_sorted)
-    return fit(model, train, step_loss, cfg, show_progress=False).tokens_per_second
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data/coco_captions")
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--data", default=bench.DEFAULT_DATA)
+    ap.add_argument("--steps", type=int, default=bench.FULL.steps)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--output", type=Path, default=RESULTS)
     args = ap.parse_args()
     device = resolve_device(args.device)
     corpus = prepare(args.data, min_freq=2, max_len=37)
-    train, v = corpus.ids["train"], len(corpus.vocab)
-    vae_objective = VAEObjective(kl_schedule="linear", kl_warmup=1000, free_bits=0.2)
-    models = {
-        "lm": (lambda fast: GRULanguageModel(v, emb=64, hidden=128, dropout=0.3, packed=fast), lm_step_loss),
-        "sentence_vae": (lambda fast: SentenceVAE(v, emb=64, hidden=128, enc_hidden=64, latent=32,
-                                                  dropout=0.3, packed=fast), vae_objective.step_loss),
-    }
     results = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
                "machine": platform.machine(), "cpus": os.cpu_count(), "data": args.data,
-               "steps": args.steps, "batch_size": 64}
+               "steps": args.steps, "batch_size": bench.BATCH_SIZE}
     header = f"{'model':<14}{'length-sorted, packed':>24}{'random, padded':>18}{'speed-up':>10}"
     print(f"{header}   tokens/s on {device}")
-    for name, (make, step_loss) in models.items():
-        fast = measure(make, step_loss, train, args.steps, True, device)
-        slow = measure(make, step_loss, train, args.steps, False, device)
+    speeds = bench.training_speeds(corpus.ids["train"], len(corpus.vocab), args.steps, device,
+                                   warmup=bench.FULL.warmup)
+    for name, r in speeds.items():
+        fast, slow = r["packed_tokens_per_second"], r["padded_tokens_per_second"]
         results[f"{name}.tokens_per_second"] = fast
         results[f"{name}.padded_tokens_per_second"] = slow
         print(f"{name:<14}{fast:>24,.0f}{slow:>18,.0f}{fast / slow:>9.2f}x", flush=True)

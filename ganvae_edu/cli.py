@@ -1,7 +1,12 @@
-"""The ``ganvae-edu`` command: list, run and refresh the notebooks; write student copies.
+"""The ``ganvae-edu`` command: list, run and refresh the notebooks; write student copies;
+benchmark this machine.
 
     ganvae-edu list
     ganvae-edu run [NOTEBOOK ...] [-p NAME VALUE]... [-f params.yaml] [--output-dir DIR]
+    ganvae-edu sweep NOTEBOOK -p NAME V1,V2,... [-p NAME2 A,B ...] [-f base.yaml] [--jobs N]
+                     [--output-dir DIR] [--plot METRIC]...
+    ganvae-edu bench [--smoke] [--steps N] [--device DEV] [--data DIR]
+                     [--notebooks 01,03 | --no-notebooks] [--output FILE]
     ganvae-edu student [NOTEBOOK ...]
     ganvae-edu refresh [NOTEBOOK ...]        (maintainers: re-execute the committed notebooks)
 """
@@ -9,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import os
 import sys
@@ -39,6 +45,50 @@ def main(argv: list[str] | None = None) -> int:
                      help="each notebook's executed copy and metrics.json go to DIR/NAME/")
     run.add_argument("--no-progress", action="store_true", help="no cell progress bar")
 
+    sweep = sub.add_parser(
+        "sweep", help="run one notebook over every combination of some parameters' values"
+    )
+    sweep.add_argument("notebook", help="number (01 or 1), name or path")
+    sweep.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUES"),
+        help="a swept parameter and its values separated by commas, e.g. -p seed 0,1,2 "
+        "(repeatable: every combination runs)",
+    )
+    sweep.add_argument("-f", "--parameters-file", type=Path, metavar="FILE",
+                       help="YAML file NAME: VALUE, fixed for every run")
+    sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                       help="runs at a time (default 1)")
+    sweep.add_argument("--output-dir", type=Path, default=Path("runs"), metavar="DIR",
+                       help="each run goes to DIR/NAME/RUN/; the table to DIR/NAME/sweep.csv")
+    sweep.add_argument(
+        "--plot", action="append", default=[], metavar="METRIC",
+        help="plot this metric against the first swept parameter (repeatable; default: the "
+        "first ...nll_per_token metric that varies between runs, else seconds)",
+    )
+
+    bench = sub.add_parser(
+        "bench", help="time notebooks, text-model training and BLEU on this machine (CPU and GPU)"
+    )
+    bench.add_argument("--output", type=Path, default=Path("benchmarks/results/bench.json"),
+                       metavar="FILE", help="the results as JSON (default %(default)s)")
+    bench.add_argument("--smoke", action="store_true",
+                       help="tiny sizes, for CI: no notebooks unless --notebooks names some, "
+                       "20 training steps, BLEU on 200 sentences")
+    bench.add_argument("--steps", type=_positive_int, metavar="N",
+                       help="timed training steps of each model (default 200; --smoke: 20)")
+    bench.add_argument("--device", default="auto",
+                       help="the GPU measured besides the CPU: auto (CUDA, then MPS, if any), "
+                       "cuda, cuda:N, mps, or cpu for none (default auto)")
+    bench.add_argument("--data", default=_bench_default_data(), metavar="DIR",
+                       help="corpus for the text benchmarks (default %(default)s; when it does not "
+                       "exist the embedded corpus 'scenes' is used and the output says so)")
+    which = bench.add_mutually_exclusive_group()
+    which.add_argument("--notebooks", metavar="01,03",
+                       help="time these notebooks only (numbers, names or .ipynb paths, commas "
+                       "between); default: all, or none with --smoke")
+    which.add_argument("--no-notebooks", action="store_true",
+                       help="skip the notebooks (their default runs take about 10 minutes on 2 cores)")
+
     student = sub.add_parser("student", help="write student copies (solutions stubbed)")
     student.add_argument("notebooks", nargs="*")
 
@@ -53,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         if args.command == "student":
             for path in _student_copies(nbs.select(args.notebooks)):
                 print(f"wrote {path}")
@@ -132,6 +186,95 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"        not run: {', '.join(skipped)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
+    return int(text)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+
+    chosen = nbs.select([args.notebook])
+    if len(chosen) != 1:  # pragma: no cover - a number or stem names one notebook
+        raise ValueError(f"{args.notebook!r} names {len(chosen)} notebooks; a sweep runs one")
+    nb = chosen[0]
+    if not args.parameter:
+        raise ValueError("a sweep needs at least one -p NAME V1,V2,... (for one run, use run)")
+    axes: dict[str, list[Any]] = {}
+    for name, text in args.parameter:
+        if name in axes:
+            raise ValueError(f"-p {name} is given twice; list all its values in one -p {name} A,B")
+        axes[name] = sweep.parse_values(name, text)
+    base = collect_parameters([], args.parameters_file)
+    split_parameters([nb], {**base, **axes})  # every name must be one the notebook declares
+    if "output_dir" not in nb.parameters:
+        raise ValueError(f"{nb.stem} has no output_dir parameter, so its metrics.json cannot be found")
+    sweep_dir = args.output_dir / nb.stem
+    runs = sweep.plan(axes, base, sweep_dir)
+    sizes = " × ".join(str(len(v)) for v in axes.values())
+    print(f"sweep {nb.stem}: {len(runs)} runs ({sizes}) -> {sweep_dir}/", flush=True)
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    outcomes = sweep.run_all(nb, runs, jobs=args.jobs, log=log)
+    columns, rows = sweep.table(outcomes)
+    print(f"wrote {sweep.write_csv(columns, rows, sweep_dir / sweep.CSV_FILE)}")
+    plotted = args.plot or [m for m in [sweep.default_metric(columns, rows)] if m]
+    numeric = [m for m in plotted if any(sweep.is_number(r.get(m)) for r in rows)]
+    for m in sorted(set(plotted) - set(numeric)):
+        print(f"not plotted: no run has a number for {m!r}", file=sys.stderr)
+    if numeric:
+        print(f"wrote {sweep.write_plot(rows, list(axes), numeric, sweep_dir / sweep.PLOT_FILE)}")
+    failed = [out for out in outcomes if not out.ok]
+    done = sum(out.status == "ok" for out in outcomes)
+    skipped = sum(out.status == "skipped" for out in outcomes)
+    print(f"\nSummary: {done} ran ok, {skipped} skipped (complete), {len(failed)} failed")
+    for out in failed:
+        shown = " ".join(f"{k}={v!r}" for k, v in out.run.swept.items())
+        print(f"FAILED: {shown} at {out.error}", file=sys.stderr)
+        if out.output:
+            print(f"        executed notebook: {out.output}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _bench_default_data() -> str:
+    from .bench import DEFAULT_DATA
+
+    return DEFAULT_DATA
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+    from .runtime import write_json_atomic
+
+    sizes = bench.SMOKE if args.smoke else bench.FULL
+    if args.steps is not None:
+        sizes = dataclasses.replace(sizes, steps=args.steps)
+    if args.no_notebooks or (args.smoke and args.notebooks is None):
+        chosen: list[nbs.Notebook] = []
+    else:
+        names = [n.strip() for n in (args.notebooks or "").split(",") if n.strip()]
+        if args.notebooks is not None and not names:
+            raise ValueError(f"--notebooks {args.notebooks!r} names no notebook; e.g. --notebooks 01,03")
+        chosen = nbs.select(names)  # a typo stops here, before anything is timed
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    report = bench.run_benchmarks(data=args.data, sizes=sizes, device=args.device,
+                                  notebooks=chosen, smoke=args.smoke, log=log)
+    path = write_json_atomic(report, args.output)
+    print()
+    print(bench.format_report(report))
+    print(f"\nwrote {path}")
+    found = bench.problems(report)
+    for line in found:
+        print(f"FAILED: {line}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def _fmt(value: Any) -> str:

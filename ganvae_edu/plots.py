@@ -154,3 +154,43 @@ def vae_curves(histories: dict[str, Sequence[dict[str, float]]]) -> Figure:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sweep_plot(
+    rows: Sequence[dict], x: str, ys: Sequence[str], group: Sequence[str] = ()
+) -> Figure:
+    """A parameter sweep: each metric in `ys` against the parameter `x`, one panel per metric,
+    one line per combination of the `group` parameters' values.
+
+    `rows` are the sweep table's rows (dicts name → value). A numeric `x` is placed by value,
+    on a log axis when it spans two decades or more; any other `x` (strings, booleans) in
+    order of first appearance. Rows whose metric is not a number are left out.
+    """
+
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+    xs_all = [r[x] for r in rows]
+    numeric_x = bool(xs_all) and all(number(v) for v in xs_all)
+    order = list(dict.fromkeys(xs_all))
+    fig, axes = figure(ncols=max(1, len(ys)), width=4.4, squeeze=False)
+    for ax, y in zip(axes[0], ys):
+        lines: dict[tuple, list[tuple]] = {}
+        for r in rows:
+            if number(r.get(y)):
+                key = tuple(r[g] for g in group)
+                lines.setdefault(key, []).append((r[x] if numeric_x else order.index(r[x]), r[y]))
+        for key, points in lines.items():
+            points.sort()
+            label = ", ".join(f"{g}={v}" for g, v in zip(group, key)) or None
+            ax.plot(*zip(*points), "o-", ms=3, label=label)
+        if numeric_x and min(xs_all) > 0 and max(xs_all) >= 100 * min(xs_all):
+            ax.set_xscale("log")
+        if not numeric_x:
+            ax.set_xticks(range(len(order)), [str(v) for v in order])
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        if group and lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

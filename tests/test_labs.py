@@ -139,3 +139,33 @@ def test_vaegan06_checkers_accept_solutions_and_catch_the_usual_mistakes(capsys)
                                 + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f)))
     assert capsys.readouterr().out.count("✓") == 3
 
+
+def test_eval07_checkers_accept_solutions_and_catch_the_usual_mistakes(capsys):
+    from ganvae_edu.labs import eval07
+
+    def distinct(samples, n):
+        grams = [tuple(s[i:i + n]) for s in samples for i in range(len(s) - n + 1)]
+        return len(set(grams)) / len(grams) if grams else 0.0
+
+    eval07.distinct(distinct)
+    with pytest.raises(ExerciseError, match="across sentence ends"):  # joined all samples into one
+        eval07.distinct(lambda samples, n: distinct([[t for s in samples for t in s]], n))
+
+    def reading(curve, x):
+        pts = sorted((sb, b) for _, sb, b in curve)
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+            if x0 <= x <= x1:
+                return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        return None
+
+    eval07.curve_reading(reading)
+    with pytest.raises(ExerciseError, match="left of the curve"):  # extrapolated instead of None
+        eval07.curve_reading(lambda curve, x: reading(curve, min(max(x, 0.41), 0.62)))
+
+    def tv(p, q):
+        return 0.5 * sum(abs(p.get(v, 0.0) - q.get(v, 0.0)) for v in set(p) | set(q))
+
+    eval07.total_variation_distance(tv)
+    with pytest.raises(ExerciseError, match="counts fully"):  # only the shared values
+        eval07.total_variation_distance(lambda p, q: 0.5 * sum(abs(p[v] - q[v]) for v in set(p) & set(q)))
+    assert capsys.readouterr().out.count("✓") == 3

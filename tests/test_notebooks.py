@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,9 +130,10 @@ def test_select_by_number_stem_and_bad_name():
 @pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("params/*.yaml")),
                          ids=lambda p: p.name)
 def test_documented_parameter_sets_name_real_parameters_of_their_notebook(path):
-    chosen = notebooks.select([path.name[:2]])
+    numbers = re.match(r"((?:\d\d_)+)", path.name).group(1).split("_")[:-1]  # 05_06_full.yaml → 05, 06
+    chosen = notebooks.select(numbers)
     per_nb = cli.split_parameters(chosen, cli.collect_parameters([], path))  # raises on a typo
-    params = per_nb[chosen[0].stem]
-    for name, value in params.items():
-        default = ast.literal_eval(chosen[0].parameters[name]["default"])
-        assert type(value) is type(default), f"{name}: {value!r} is not a {type(default).__name__}"
+    for nb in chosen:
+        for name, value in per_nb[nb.stem].items():
+            default = ast.literal_eval(nb.parameters[name]["default"])
+            assert type(value) is type(default), f"{name}: {value!r} is not a {type(default).__name__}"

@@ -1,0 +1,45 @@
+"""Reading runs back into quality–diversity curves, and placing a point against a curve."""
+
+import json
+
+import pytest
+
+from ganvae_edu.compare import curve_at, load_metrics, position, temperature_curve, temperatures
+
+RUN = {
+    "lm.bleu.5": 0.60, "lm.self_bleu.5": 0.50, "lm.bleu.2": 0.9,
+    "lm_t0.8.bleu.5": 0.70, "lm_t0.8.self_bleu.5": 0.60, "lm_t0.8.bleu.2": 0.95,
+    "lm_t1.2.bleu.5": 0.50, "lm_t1.2.self_bleu.5": 0.40, "lm_t1.2.bleu.2": 0.85,
+    "gan.bleu.5": 0.66, "gan.self_bleu.5": 0.58, "gan.bleu.2": 0.9,
+    "latent.bleu.5": None, "latent.self_bleu.5": 0.3, "latent.bleu.2": 0.8,
+}
+
+
+def test_curves_come_from_the_prefixed_keys_by_rising_temperature():
+    assert temperatures(RUN, "lm") == [0.8, 1.0, 1.2]
+    assert temperature_curve(RUN, "lm") == [(0.8, 0.60, 0.70), (1.0, 0.50, 0.60), (1.2, 0.40, 0.50)]
+    assert temperature_curve(RUN, "latent") == []  # a null is skipped, not plotted as 0
+    assert temperatures(RUN, "absent") == []
+
+
+def test_interpolation_and_position_against_a_curve():
+    lm = temperature_curve(RUN, "lm")
+    assert curve_at(lm, 0.55) == pytest.approx(0.65)
+    assert curve_at(lm, 0.7) is None and curve_at(lm, 0.39) is None  # no extrapolation
+    assert position((0.58, 0.66), lm) == "below"  # the LM at T ≈ 0.8 has 0.68 at that Self-BLEU
+    assert position((0.45, 0.60), lm) == "above"
+    assert position((0.45, 0.553), lm) == "on"
+    assert position((0.9, 0.9), lm) == "outside"
+
+
+def test_load_metrics_names_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the notebook first"):
+        load_metrics(tmp_path / "metrics.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        load_metrics(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="one JSON object, not list"):
+        load_metrics(tmp_path / "list.json")
+    (tmp_path / "ok.json").write_text(json.dumps(RUN))
+    assert load_metrics(tmp_path / "ok.json")["lm.bleu.5"] == 0.6
