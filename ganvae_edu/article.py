@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from . import combined, gan
 from .nets import mlp
-from .train import TrainingDiverged
+from .train import check_finite
 from .vae import kl_standard_normal, reparameterize
 
 # The listing's sizes: a 1000-d data vector, 100-d noise / code, 500 hidden units.
@@ -515,10 +515,8 @@ def train_vector_vaegan(
         players = combined.player_losses(None, fake_d, -nll, kl_each, kl_weight, adv_weight)
         losses = {"encoder": players["encoder"], "decoder": players["decoder"], "discriminator": d_loss}
         for who, loss in losses.items():
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"vector VAE-GAN {who} loss became {loss.item()} at step {step}; the networks "
-                    f"keep the weights of step {step - 1}. Check the data for NaN/inf, or lower lr={lr}")
+            check_finite(loss, f"vector VAE-GAN {who} loss", step,
+                         f"Check the data for NaN/inf, or lower lr={lr}")
         grads = [torch.autograd.grad(loss, list(net.parameters()), retain_graph=True)
                  for loss, net in zip(losses.values(), nets)]
         for net, opt, net_grads in zip(nets, opts, grads):

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from . import gan
 from .nets import mlp
 from .runtime import progress
-from .train import TrainingDiverged
+from .train import check_finite
 
 
 @dataclass
@@ -73,9 +73,7 @@ def mmd(a: Tensor, b: Tensor, bandwidth: float | None = None) -> Tensor:
 
 def _update(opt: torch.optim.Optimizer, loss: Tensor, who: str, step: int, lr: float) -> None:
     """One optimiser step on `loss`, refused (weights untouched) when the loss is NaN/inf."""
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(f"latent GAN {who} loss became {loss.item()} at step {step}; the "
-                               f"networks keep the weights of step {step - 1}. Lower lr={lr}")
+    check_finite(loss, f"latent GAN {who} loss", step, f"Lower lr={lr}")
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
