@@ -5,7 +5,7 @@
 Ours scores all 10,000 training captions against the 10,000 test captions. NLTK (Texygen's way:
 sentence_bleu per hypothesis against all references) is timed on a random sample of hypotheses
 and extrapolated linearly to 10,000; both give the same numbers on that sample. The measuring
-code is `ganvae_edu.bench.bleu_speed`; `ganvae-edu bench` runs it with the other benchmarks.
+code is `ganvae_edu.tooling.bench.bleu_speed`; `ganvae-edu bench` runs it with the other benchmarks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganvae_edu import bench
+from ganvae_edu.tooling import bench
 
 
 def load(path: Path) -> list[list[str]]:

@@ -12,7 +12,7 @@ full-size runs (params/03_coco.yaml, params/04_coco.yaml):
 
 Tokens are real target tokens (words and <eos>); the same loss, the same optimiser; a few untimed
 warm-up steps come first. Results are printed and written to benchmarks/results/text_speed.json
-(atomically). The measuring code is `ganvae_edu.bench`; `ganvae-edu bench` runs it with the other
+(atomically). The measuring code is `ganvae_edu.tooling.bench`; `ganvae-edu bench` runs it with the other
 benchmarks, on the CPU and on a GPU when there is one.
 """
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ganvae_edu.runtime import write_json_atomic
-from ganvae_edu.toygan import FULL, ToyGANConfig, train_toy_gan
+from ganvae_edu.vector.toygan import FULL, ToyGANConfig, train_toy_gan
 
 PUBLISHED = {"grid25": "PacGAN4 (Lin et al. 2018): 24.8/25 modes, 93.6% HQ, reverse KL 0.04"}
 TOTAL = {"ring8": 8, "grid25": 25}

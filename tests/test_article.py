@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from ganvae_edu import article as A
-from ganvae_edu.train import TrainingDiverged
+from ganvae_edu.training import TrainingDiverged
+from ganvae_edu.vector import vaegan as V
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -80,7 +81,7 @@ def test_the_vae_part_leaves_the_gan_bit_identical():
 
 
 def test_vector_vaegan_decoder_is_shared_by_gan_and_vae():
-    model = A.VectorVAEGAN(dim=50, code_dim=4, hidden=16)
+    model = V.VectorVAEGAN(dim=50, code_dim=4, hidden=16)
     assert A.shared_parameters(model.gan(), model.vae()) == len(list(model.decoder.parameters())) == 4
     assert A.shared_parameters(model.encoder, model.discriminator) == 0
 
@@ -127,7 +128,7 @@ def test_the_articles_codes_are_points_not_prior_samples():
     x = A.bag_of_words(random_sentences(256))
     encoder = A.NaiveEncoder()
     assert A.encoder_is_deterministic(encoder, x)
-    assert not A.encoder_is_deterministic(A.VectorVAEGAN(dim=1000, code_dim=8, hidden=16).sample_code, x)
+    assert not A.encoder_is_deterministic(V.VectorVAEGAN(dim=1000, code_dim=8, hidden=16).sample_code, x)
     with torch.no_grad():
         assert A.code_statistics(encoder(x))["kl"] > 100  # squeezed codes: std ~ 0.002
 
@@ -146,12 +147,12 @@ def test_multinomial_nll_matches_torch_distributions():
     logits = torch.randn(6, 100, generator=torch.Generator().manual_seed(1))
     log_prob = torch.distributions.Multinomial(10, logits=logits).log_prob(counts)
     log_coef = math.lgamma(11) - torch.lgamma(counts + 1).sum(-1)
-    assert torch.allclose(A.multinomial_nll(counts, logits), -(log_prob - log_coef), atol=1e-4)
+    assert torch.allclose(V.multinomial_nll(counts, logits), -(log_prob - log_coef), atol=1e-4)
 
 
 def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
     counts = A.bag_of_words(topic_sentences(1000), dim=100, normalize=False)
-    model, history = A.train_vector_vaegan(counts, steps=300, code_dim=8, hidden=64)
+    model, history = V.train_vector_vaegan(counts, steps=300, code_dim=8, hidden=64)
     first = sum(h["recon"] for h in history[:10]) / 10
     last = sum(h["recon"] for h in history[-30:]) / 30
     assert last < 0.75 * first and last < 10 * math.log(20) + 5  # near the topic-aware 10·log 20
@@ -164,8 +165,8 @@ def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
 def test_kl_weight_one_on_frequencies_collapses_the_posterior():
     seqs = topic_sentences(1000)
     settings = dict(steps=250, code_dim=8, hidden=64, adv_weight=0.0)
-    _, on_freq = A.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings)
-    _, on_counts = A.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings)
+    _, on_freq = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings)
+    _, on_counts = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings)
     assert on_freq[-1]["kl"] < 0.1 < 1 < on_counts[-1]["kl"]
 
 
@@ -173,6 +174,6 @@ def test_a_nan_input_stops_training_before_any_step():
     counts = A.bag_of_words(topic_sentences(64), dim=100, normalize=False)
     counts[:, 0] = float("nan")
     with pytest.raises(TrainingDiverged, match="at step 1"):
-        A.train_vector_vaegan(counts, steps=5, code_dim=4, hidden=16)
+        V.train_vector_vaegan(counts, steps=5, code_dim=4, hidden=16)
     with pytest.raises(ValueError, match="fakes="):
-        A.train_vector_vaegan(counts, steps=1, fakes="both sides")
+        V.train_vector_vaegan(counts, steps=1, fakes="both sides")

@@ -14,9 +14,9 @@ import pytest
 import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from ganvae_edu import bench, cli
 from ganvae_edu.text.data import prepare
 from ganvae_edu.text.metrics import bleu
+from ganvae_edu.tooling import bench, cli
 
 TINY = str(Path(__file__).resolve().parent / "fixtures" / "tiny_sweep.ipynb")
 HAS_GPU = bench.gpu_device("auto") is not None

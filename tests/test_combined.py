@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from ganvae_edu import gan
-from ganvae_edu.combined import player_losses
+from ganvae_edu.formulas import gan
+from ganvae_edu.formulas.combined import player_losses
 
 
 def softplus(v):

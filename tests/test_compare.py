@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ganvae_edu.compare import curve_at, load_metrics, position, temperature_curve, temperatures
+from ganvae_edu.evaluation.compare import curve_at, load_metrics, position, temperature_curve, temperatures
 
 RUN = {
     "lm.bleu.5": 0.60, "lm.self_bleu.5": 0.50, "lm.bleu.2": 0.9,

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ganvae_edu.discrete import gumbel_softmax, reinforce_surrogate
+from ganvae_edu.formulas.discrete import gumbel_softmax, reinforce_surrogate
 
 
 def test_gumbel_max_samples_the_categorical():

@@ -2,7 +2,7 @@
 
 import torch
 
-from ganvae_edu import gan
+from ganvae_edu.formulas import gan
 from ganvae_edu.text.discriminator import CNNDiscriminator
 
 

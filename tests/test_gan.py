@@ -4,7 +4,8 @@ import math
 
 import torch
 
-from ganvae_edu import gan, toy
+from ganvae_edu.formulas import gan
+from ganvae_edu.vector import toy
 
 
 def test_optimal_discriminator_is_the_pointwise_argmax():

@@ -3,9 +3,9 @@
 import nbformat
 import pytest
 
-from ganvae_edu import notebooks
 from ganvae_edu.labs import ExerciseError, student_notebook, student_source
 from ganvae_edu.labs.student import has_solution, student_path
+from ganvae_edu.tooling import notebooks
 
 NOTEBOOKS = [nb.path for nb in notebooks.catalog()]
 

@@ -4,7 +4,8 @@ import math
 
 import torch
 
-from ganvae_edu.latent_gan import LatentGANConfig, mmd, train_latent_gan
+from ganvae_edu.formulas.kernels import mmd
+from ganvae_edu.vector.latent_gan import LatentGANConfig, train_latent_gan
 
 
 def test_it_matches_the_mean_and_covariance_of_the_codes():

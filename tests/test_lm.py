@@ -8,16 +8,10 @@ import textwrap
 import pytest
 import torch
 
-from ganvae_edu.text.lm import GRULanguageModel
+from ganvae_edu.text.evaluate import evaluate_nll
+from ganvae_edu.text.lm import GRULanguageModel, train_lm
 from ganvae_edu.text.sampling import filter_logits, sample_next
-from ganvae_edu.train import (
-    LMTrainConfig,
-    TrainingDiverged,
-    evaluate_nll,
-    load_checkpoint,
-    save_checkpoint,
-    train_lm,
-)
+from ganvae_edu.training import TrainConfig, TrainingDiverged, load_checkpoint, save_checkpoint
 
 
 def toy_data(n=400, seed=0):
@@ -56,7 +50,7 @@ def test_training_learns_and_samples_are_sentences():
     data = toy_data()
     model = GRULanguageModel(16, emb=16, hidden=32)
     before = evaluate_nll(model, data)
-    train_lm(model, data, None, LMTrainConfig(steps=150, batch_size=32, lr=1e-2), show_progress=False)
+    train_lm(model, data, None, TrainConfig(steps=150, batch_size=32, lr=1e-2), show_progress=False)
     after = evaluate_nll(model, data)
     assert after < before / 3
     samples = model.sample(20, bos_id=1, eos_id=2, generator=torch.Generator().manual_seed(0), top_k=1)
@@ -76,8 +70,9 @@ RUN = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from tests.test_lm import toy_data
     from ganvae_edu.text.lm import GRULanguageModel
-    from ganvae_edu.train import LMTrainConfig, train_lm
-    import ganvae_edu.train as T
+    from ganvae_edu.training import TrainConfig
+    from ganvae_edu.text.lm import train_lm
+    import ganvae_edu.training.loop as T
     real_save = T.save_checkpoint
     def save_and_report(path, **state):
         real_save(path, **state)
@@ -85,7 +80,7 @@ RUN = textwrap.dedent("""
     T.save_checkpoint = save_and_report
     torch.manual_seed(0)
     model = GRULanguageModel(16, emb=16, hidden=32)
-    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
+    cfg = TrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
     train_lm(model, toy_data(), None, cfg, checkpoint={ckpt!r}, show_progress=False)
 """)
 
@@ -104,7 +99,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_exactly(tmp_path):
     proc.wait()
     assert load_checkpoint(ckpt)["step"] == 20
 
-    cfg = LMTrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
+    cfg = TrainConfig(steps=60, batch_size=16, checkpoint_every=20, lr_decay=True)
     torch.manual_seed(0)
     resumed = GRULanguageModel(16, emb=16, hidden=32)
     res = train_lm(resumed, toy_data(), None, cfg, checkpoint=ckpt, show_progress=False)
@@ -119,11 +114,11 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_exactly(tmp_path):
 def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_weights():
     data = toy_data()
     model = GRULanguageModel(16, emb=16, hidden=32)
-    train_lm(model, data, None, LMTrainConfig(steps=5, batch_size=16), show_progress=False)
+    train_lm(model, data, None, TrainConfig(steps=5, batch_size=16), show_progress=False)
     with torch.no_grad():
         model.out.bias[5] = float("nan")  # poison: the next loss is NaN
     poisoned = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(TrainingDiverged, match=r"loss became nan at step 1; the model keeps the weights"):
-        train_lm(model, data, None, LMTrainConfig(steps=5, batch_size=16), show_progress=False)
+        train_lm(model, data, None, TrainConfig(steps=5, batch_size=16), show_progress=False)
     for k, v in model.state_dict().items():  # no update was applied after the bad loss
         assert torch.equal(v.nan_to_num(), poisoned[k].nan_to_num())

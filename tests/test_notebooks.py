@@ -12,7 +12,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from ganvae_edu import cli, notebooks
+from ganvae_edu.tooling import cli, notebooks
 
 NOTEBOOKS = notebooks.catalog()
 # Small, fast settings for notebook 01 (its defaults are what nbval runs).
@@ -22,7 +22,7 @@ QUICK_01 = {"steps": 150, "batch_size": 64, "show_progress": False}
 def ganvae(*args, cwd=None):
     """The real console command, in a subprocess, as a user runs it."""
     script = Path(sys.executable).with_name("ganvae-edu")  # the installed entry point
-    exe = [str(script), *args] if script.exists() else [sys.executable, "-m", "ganvae_edu.cli", *args]
+    exe = [str(script), *args] if script.exists() else [sys.executable, "-m", "ganvae_edu.tooling.cli", *args]
     return subprocess.run(exe, capture_output=True, text=True, cwd=cwd, timeout=900)
 
 

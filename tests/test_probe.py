@@ -2,7 +2,7 @@
 
 import torch
 
-from ganvae_edu.probe import majority_rate, probe_accuracy
+from ganvae_edu.evaluation.probe import majority_rate, probe_accuracy
 
 
 def test_probe_reads_a_linear_label_and_not_noise():

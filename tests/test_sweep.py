@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ganvae_edu import cli, plots, sweep
+from ganvae_edu.tooling import cli, sweep
+from ganvae_edu.ui import plots
 
 TINY = str(Path(__file__).resolve().parent / "fixtures" / "tiny_sweep.ipynb")
 
@@ -21,7 +22,7 @@ TINY = str(Path(__file__).resolve().parent / "fixtures" / "tiny_sweep.ipynb")
 def ganvae(*args):
     """The real console command, in a subprocess, as a user runs it."""
     script = Path(sys.executable).with_name("ganvae-edu")
-    exe = [str(script), *args] if script.exists() else [sys.executable, "-m", "ganvae_edu.cli", *args]
+    exe = [str(script), *args] if script.exists() else [sys.executable, "-m", "ganvae_edu.tooling.cli", *args]
     return subprocess.run(exe, capture_output=True, text=True, timeout=300)
 
 
@@ -179,7 +180,7 @@ def test_a_rerun_skips_complete_runs_and_reruns_one_whose_metrics_are_gone(tmp_p
 
 
 def test_parallel_runs_share_the_cores_and_the_environment_is_restored(monkeypatch):
-    from ganvae_edu.sweep import share_cores
+    from ganvae_edu.tooling.sweep import share_cores
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     messages = []

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from ganvae_edu import toy
+from ganvae_edu.vector import toy
 
 
 def test_mixture_means_follow_the_benchmarks():

@@ -5,15 +5,16 @@ import math
 import pytest
 import torch
 
-from ganvae_edu import vae
-from ganvae_edu.toyvae import ToyVAEConfig, train_toy_vae
+from ganvae_edu.formulas import vae
+from ganvae_edu.formulas.linear_gaussian import LinearGaussian
+from ganvae_edu.vector.toyvae import ToyVAEConfig, train_toy_vae
 
 
 def lg_model(d=4, k=2, sigma=0.5, seed=0):
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(d, k, generator=g, dtype=torch.float64)
     b = torch.randn(d, generator=g, dtype=torch.float64)
-    return vae.LinearGaussian(W, b, sigma)
+    return LinearGaussian(W, b, sigma)
 
 
 def test_gaussian_log_prob_matches_torch_distributions():
@@ -81,7 +82,7 @@ def test_elbo_gap_is_kl_to_posterior_and_tight_at_the_posterior():
     assert torch.allclose(gap, model.kl_to_posterior(x, mu, logvar), atol=1e-9)
     # orthogonal columns of W make the posterior diagonal, so a diagonal q can equal it
     Q, _ = torch.linalg.qr(torch.randn(4, 2, dtype=torch.float64))
-    diag_model = vae.LinearGaussian(Q * torch.tensor([2.0, 0.7], dtype=torch.float64), model.b, 0.5)
+    diag_model = LinearGaussian(Q * torch.tensor([2.0, 0.7], dtype=torch.float64), model.b, 0.5)
     m, S = diag_model.posterior(x)
     tight = diag_model.exact_elbo(x, m, torch.diagonal(S).log().expand_as(m))
     assert torch.allclose(tight, diag_model.log_marginal(x), atol=1e-9)

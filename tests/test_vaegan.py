@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from ganvae_edu.latent_gan import LatentGANConfig
 from ganvae_edu.text.discriminator import CNNDiscriminator
 from ganvae_edu.text.sentence_vae import SentenceVAE, VAEObjective
 from ganvae_edu.text.vaegan import (
@@ -16,7 +15,8 @@ from ganvae_edu.text.vaegan import (
     train_joint,
     train_two_stage,
 )
-from ganvae_edu.train import TrainConfig, TrainingDiverged, fit
+from ganvae_edu.training import TrainConfig, TrainingDiverged, fit
+from ganvae_edu.vector.latent_gan import LatentGANConfig
 
 V = 12  # the vocabulary of the tiny_ids fixture (conftest.py)
 

@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from ganvae_edu import toy, vae, widgets
+from ganvae_edu.formulas.linear_gaussian import LinearGaussian
+from ganvae_edu.ui import widgets
+from ganvae_edu.vector import toy
 
 
 def test_minimax_state_obeys_the_jsd_identity_and_its_minimum():
@@ -20,7 +22,7 @@ def test_minimax_state_obeys_the_jsd_identity_and_its_minimum():
 
 def test_elbo_state_gap_is_the_kl_and_closes_at_the_posterior():
     Q, _ = torch.linalg.qr(torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
-    model = vae.LinearGaussian(Q * 1.5, torch.zeros(4, dtype=torch.float64), 0.5)
+    model = LinearGaussian(Q * 1.5, torch.zeros(4, dtype=torch.float64), 0.5)
     x = model.sample(1, torch.Generator().manual_seed(1))[0]
     s = widgets.elbo_state(model, x, torch.tensor([0.3, -0.2]), torch.tensor([-1.0, -1.0]))
     assert s["gap"] > 0 and abs(s["gap"] - s["kl_to_posterior"]) < 1e-9
@@ -35,7 +37,7 @@ def test_explorers_build_without_a_frontend():
     assert isinstance(widgets.minimax_explorer(), w.VBox)
     snaps = [(1, torch.zeros(5, 2)), (2, torch.ones(5, 2))]
     assert isinstance(widgets.snapshot_explorer({"ring8": snaps}, {"ring8": toy.ring8()}), w.VBox)
-    model = vae.LinearGaussian(torch.eye(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0.5)
+    model = LinearGaussian(torch.eye(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0.5)
     assert isinstance(widgets.elbo_explorer(model, torch.ones(3, dtype=torch.float64)), w.VBox)
 
 

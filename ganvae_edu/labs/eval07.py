@@ -6,9 +6,10 @@ import math
 import random
 from collections.abc import Callable
 
-from ..compare import curve_at
-from ..text.evaluate import total_variation
-from ..text.metrics import distinct_n
+from ganvae_edu.evaluation.compare import curve_at
+from ganvae_edu.text.evaluate import total_variation
+from ganvae_edu.text.metrics import distinct_n
+
 from .feedback import ExerciseError, call, passed
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import torch
 
-from .. import gan
+from ganvae_edu.formulas import gan
+
 from .feedback import ExerciseError, assert_close, call, passed
 
 

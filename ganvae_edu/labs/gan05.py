@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import torch
 
-from .. import discrete
+from ganvae_edu.formulas import discrete
+
 from .feedback import ExerciseError, assert_close, call, passed
 
 

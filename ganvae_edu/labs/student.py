@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nbformat
 
+from ganvae_edu.runtime.files import write_notebook_atomic
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 _REGION = re.compile(
@@ -51,8 +53,6 @@ def student_path(notebook: Path) -> Path:
 
 def write_student_copies(notebooks: Iterable[Path]) -> list[Path]:
     """Write ``notebooks/student/NAME.ipynb`` for each notebook; return the paths written."""
-    from ..notebooks import write_notebook_atomic
-
     written = []
     for path in notebooks:
         out = student_path(Path(path))

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import torch
 
-from ..text import metrics, sampling
+from ganvae_edu.text import metrics, sampling
+
 from .feedback import ExerciseError, assert_close, call, passed
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import torch
 
-from .. import vae
+from ganvae_edu.formulas import vae
+
 from .feedback import assert_close, call, passed
 
 

@@ -6,10 +6,16 @@ w_1 … w_n <eos>, so an NLL per token counts the end-of-sentence token, as ever
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
+from ganvae_edu.training import TrainConfig, TrainResult, fit
+
 from .batches import run_rnn
+from .evaluate import evaluate_nll
 from .sampling import sample_next
 
 
@@ -83,3 +89,23 @@ class GRULanguageModel(nn.Module):
                 break
             token = nxt[:, None]
         return out
+
+
+def lm_step_loss(model: nn.Module, batch: torch.Tensor, lengths: torch.Tensor, step: int):
+    """The language model's loss: mean NLL per token (counting <eos>)."""
+    loss_sum, n = model.nll(batch, lengths)
+    loss = loss_sum / n
+    return loss, n, {"train_nll": loss.item()}
+
+
+def train_lm(
+    model: nn.Module,
+    train: Sequence[Sequence[int]],
+    valid: Sequence[Sequence[int]] | None,
+    cfg: TrainConfig,
+    checkpoint: str | os.PathLike | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """MLE training of a language model with `fit`; records validation NLL per token."""
+    evaluate = (lambda m: {"valid_nll": evaluate_nll(m, valid)}) if valid is not None else None
+    return fit(model, train, lm_step_loss, cfg, evaluate, checkpoint, show_progress, desc="LM")

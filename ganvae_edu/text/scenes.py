@@ -195,7 +195,7 @@ SPLITS = {"train": 20_000, "valid": 2_000, "test": 2_000}
 
 def write_corpus(folder: Path, seed: int = 0) -> dict[str, Path]:
     """Write ``train/valid/test.tsv`` (sentence, scene, style per line) for `seed`, atomically."""
-    import os
+    from ganvae_edu.runtime.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     grammar = SceneGrammar()
@@ -203,9 +203,8 @@ def write_corpus(folder: Path, seed: int = 0) -> dict[str, Path]:
     for offset, (split, size) in enumerate(SPLITS.items()):
         rows = generate(grammar, size, seed * 1000 + offset)
         path = folder / f"{split}.tsv"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("".join(f"{' '.join(t)}\t{sc}\t{st}\n" for t, sc, st in rows), encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            f.write("".join(f"{' '.join(t)}\t{sc}\t{st}\n" for t, sc, st in rows))
         written[split] = path
     return written
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .. import vae
+from ganvae_edu.formulas import vae
+
 from .batches import length_batches, pad, run_rnn
 from .sampling import sample_next
 

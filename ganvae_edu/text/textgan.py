@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .. import discrete, gan
-from ..runtime import progress
-from ..train import check_finite, clipped_step
+from ganvae_edu.formulas import discrete, gan
+from ganvae_edu.runtime import progress
+from ganvae_edu.training import check_finite, clipped_step
+
 from .batches import pad
 from .discriminator import CNNDiscriminator
 from .lm import GRULanguageModel

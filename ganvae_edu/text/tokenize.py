@@ -97,7 +97,7 @@ class Vocabulary:
         return known / total if total else 1.0
 
     def save(self, path: str | Path) -> None:
-        from ..runtime import write_json_atomic
+        from ganvae_edu.runtime import write_json_atomic
 
         write_json_atomic({"itos": self.itos}, path)
 

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .. import combined, gan, vae
-from ..latent_gan import CodeGenerator, LatentGANConfig, train_latent_gan
-from ..runtime import progress
-from ..train import check_finite, clipped_step
+from ganvae_edu.formulas import combined, gan, vae
+from ganvae_edu.runtime import progress
+from ganvae_edu.training import check_finite, clipped_step
+from ganvae_edu.vector.latent_gan import CodeGenerator, LatentGANConfig, train_latent_gan
+
 from .batches import pad
 from .discriminator import CNNDiscriminator
 from .sentence_vae import SentenceVAE, encode_all

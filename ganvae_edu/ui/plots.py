@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .toy import Mixture
+from ganvae_edu.vector.toy import Mixture
 
 DPI = 72
 

@@ -22,8 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ganvae_edu.runtime import parse_cli_value
+from ganvae_edu.runtime.files import write_notebook_atomic
+
 from . import notebooks as nbs
-from .runtime import parse_cli_value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,8 +250,9 @@ def _bench_default_data() -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from ganvae_edu.runtime import write_json_atomic
+
     from . import bench
-    from .runtime import write_json_atomic
 
     sizes = bench.SMOKE if args.smoke else bench.FULL
     if args.steps is not None:
@@ -295,7 +298,7 @@ def print_summary(results: list[nbs.RunResult]) -> None:
 
 
 def _student_copies(chosen: list[nbs.Notebook]) -> list[Path]:
-    from .labs import write_student_copies
+    from ganvae_edu.labs import write_student_copies
 
     return write_student_copies(nb.path for nb in chosen)
 
@@ -314,7 +317,7 @@ def cmd_refresh(names: list[str]) -> int:
                       file=sys.stderr)
                 return 1
             clean = nbs.strip_volatile(nbformat.read(res.output, as_version=4))
-            nbs.write_notebook_atomic(clean, nb.path)
+            write_notebook_atomic(clean, nb.path)
             size = os.path.getsize(nb.path) / 1e6
             print(f"  {res.seconds:.1f} s, {size:.2f} MB")
     for path in _student_copies(nbs.select(names)):

@@ -21,9 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .runtime import progress
-from .text.batches import length_batches, pad
-from .text.evaluate import evaluate_nll
+from ganvae_edu.runtime import progress
+from ganvae_edu.text.batches import length_batches, pad
 
 
 class TrainingDiverged(FloatingPointError):
@@ -76,8 +75,6 @@ class TrainConfig:
     length_sorted: bool = True  # batches of similar lengths (False: random sentences, more padding)
 
 
-LMTrainConfig = TrainConfig  # the language model needs nothing more
-
 
 @dataclass
 class TrainResult:
@@ -86,8 +83,6 @@ class TrainResult:
     tokens_per_second: float = 0.0
     resumed_from: int = 0
 
-
-LMTrainResult = TrainResult
 
 # One step's loss: (model, padded batch, lengths, step) → (loss to minimise, tokens in the batch,
 # figures to record in the history).
@@ -170,23 +165,3 @@ def fit(
     result.seconds = time.perf_counter() - t0
     result.tokens_per_second = tokens / result.seconds if result.seconds > 0 else 0.0
     return result
-
-
-def lm_step_loss(model: nn.Module, batch: torch.Tensor, lengths: torch.Tensor, step: int):
-    """The language model's loss: mean NLL per token (counting <eos>)."""
-    loss_sum, n = model.nll(batch, lengths)
-    loss = loss_sum / n
-    return loss, n, {"train_nll": loss.item()}
-
-
-def train_lm(
-    model: nn.Module,
-    train: Sequence[Sequence[int]],
-    valid: Sequence[Sequence[int]] | None,
-    cfg: TrainConfig,
-    checkpoint: str | os.PathLike | None = None,
-    show_progress: bool = True,
-) -> TrainResult:
-    """MLE training of a language model with `fit`; records validation NLL per token."""
-    evaluate = (lambda m: {"valid_nll": evaluate_nll(m, valid)}) if valid is not None else None
-    return fit(model, train, lm_step_loss, cfg, evaluate, checkpoint, show_progress, desc="LM")

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from . import gan, toy
+from ganvae_edu.formulas import gan
+from ganvae_edu.runtime import progress, resolve_device
+
+from . import toy
 from .nets import mlp
-from .runtime import progress, resolve_device
 
 LOSSES = ("saturating", "nonsaturating")
 

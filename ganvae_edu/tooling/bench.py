@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .runtime import resolve_device
+from ganvae_edu.runtime import resolve_device
 
 if TYPE_CHECKING:  # for the annotations only
+    from ganvae_edu.text.data import TextData
+    from ganvae_edu.training import StepLoss
+
     from .notebooks import Notebook
-    from .text.data import TextData
-    from .train import StepLoss
 
 DEFAULT_DATA = "../shared/data/coco_captions"
 ORDERS = (2, 3, 4, 5)
@@ -128,7 +129,7 @@ def load_corpus_or_scenes(data: str = DEFAULT_DATA) -> tuple[TextData, dict[str,
     The second item is {"asked", "used", "fallback", "note"}; `note` says, when the fallback
     was taken, that the figures are on a different corpus.
     """
-    from .text.data import prepare
+    from ganvae_edu.text.data import prepare
 
     used, note = data, None
     if data != "scenes" and not Path(data).expanduser().exists():
@@ -160,9 +161,8 @@ ModelFactory = Callable[[bool], nn.Module]
 def coco_models(vocab_size: int) -> dict[str, tuple[ModelFactory, StepLoss]]:
     """The language model and the sentence VAE at the sizes of the documented COCO runs
     (params/03_coco.yaml, params/04_coco.yaml), each with its training loss for `train.fit`."""
-    from .text.lm import GRULanguageModel
-    from .text.sentence_vae import SentenceVAE, VAEObjective
-    from .train import lm_step_loss
+    from ganvae_edu.text.lm import GRULanguageModel, lm_step_loss
+    from ganvae_edu.text.sentence_vae import SentenceVAE, VAEObjective
 
     objective = VAEObjective(kl_schedule="linear", kl_warmup=1000, free_bits=0.2)
     return {
@@ -193,7 +193,7 @@ def training_speed(
     length_sorted=True is the package's way: batches of similar lengths and a model built with
     packed=True. False is the baseline: random sentences padded to the longest, packed=False.
     """
-    from .train import TrainConfig, fit
+    from ganvae_edu.training import TrainConfig, fit
 
     torch.manual_seed(0)
     model = make(length_sorted).to(device)
@@ -249,7 +249,7 @@ def bleu_speed(
     both must agree (``max_abs_difference``, ``equal`` at 1e-9). Without NLTK installed,
     ``nltk`` is None and ``nltk_missing`` says how to get it.
     """
-    from .text.metrics import bleu, self_bleu
+    from ganvae_edu.text.metrics import bleu, self_bleu
 
     orders = tuple(orders)
     t0 = time.perf_counter()

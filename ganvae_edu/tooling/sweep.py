@@ -22,15 +22,15 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganvae_edu.runtime import atomic_write, parse_cli_value, write_json_atomic
+
 from . import notebooks as nbs
-from .runtime import parse_cli_value, write_json_atomic
 
 PARAMS_FILE = "params.json"
 METRICS_FILE = "metrics.json"
@@ -265,20 +265,12 @@ def _cell(value: Any) -> str:
 
 def write_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]], path: Path) -> Path:
     """Write the table as CSV through a temporary file and an atomic rename; None → empty cell."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_write(path) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- the plot
@@ -307,17 +299,12 @@ def write_plot(
     """Each metric against the first swept parameter, a line per combination of the others."""
     import matplotlib.pyplot as plt
 
-    from .plots import sweep_plot
+    from ganvae_edu.ui.plots import sweep_plot
 
     fig = sweep_plot([r for r in rows if r["status"] == "ok"], swept[0], metrics, swept[1:])
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=100)
     finally:
         plt.close(fig)
     return path

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from . import vae
+from ganvae_edu.formulas import vae
+from ganvae_edu.runtime import progress, resolve_device
+
 from .nets import mlp
-from .runtime import progress, resolve_device
 
 
 class GaussianVAE(nn.Module):

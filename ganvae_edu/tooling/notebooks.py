@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the ganvae_edu folder
 KERNEL = "python3"
 
 
@@ -115,12 +115,6 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             for out in cell.get("outputs", []):
                 out.get("metadata", {}).pop("papermill", None)
     return nb
-
-
-def write_notebook_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- execution

@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from . import gan, toy, vae
+from ganvae_edu.formulas import gan
+from ganvae_edu.formulas.linear_gaussian import LinearGaussian
+from ganvae_edu.vector import toy
 
 GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
 
@@ -93,7 +95,7 @@ def snapshot_explorer(runs: dict[str, Sequence[tuple[int, Tensor]]], mixtures: d
     return w.VBox([slider, out])
 
 
-def elbo_state(model: vae.LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tensor) -> dict[str, float]:
+def elbo_state(model: LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tensor) -> dict[str, float]:
     """ELBO, log p(x), their gap and KL(q ‖ p(z|x)) for one x and q = N(mu, diag exp(log_sigma)²)."""
     mu, logvar = mu.reshape(1, -1).to(x), (2 * log_sigma).reshape(1, -1).to(x)
     x = x.reshape(1, -1)
@@ -103,7 +105,7 @@ def elbo_state(model: vae.LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tens
             "kl_to_posterior": model.kl_to_posterior(x, mu, logvar).item()}
 
 
-def elbo_explorer(model: vae.LinearGaussian, x: Tensor):
+def elbo_explorer(model: LinearGaussian, x: Tensor):
     """Sliders for q's mean (2 latent dims) and log-std; shows ELBO ≤ log p(x) and the gap = KL."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -145,7 +147,7 @@ def sampling_state(
 ) -> list[tuple[str, float | None]]:
     """n sentences sampled from a language model, each with its exact log-probability per token
     under `grammar` (the corpus's true generator; None when unknown, −inf when impossible)."""
-    from .text.tokenize import detokenize
+    from ganvae_edu.text.tokenize import detokenize
 
     g = torch.Generator().manual_seed(seed)
     ids = model.sample(n, vocab.bos_id, vocab.eos_id, generator=g, temperature=temperature,
@@ -234,7 +236,7 @@ def combined_state(samplers: dict[str, Sampler], vocab, source: str, temperature
                    seed: int = 0, grammar=None, level: str = "word") -> list[tuple[str, float | None]]:
     """n sentences from `samplers[source]` (e.g. the VAE-GAN's prior or its latent GAN) at a
     temperature, each with its true log-probability per token when `grammar` is known."""
-    from .text.tokenize import detokenize
+    from ganvae_edu.text.tokenize import detokenize
 
     if source not in samplers:
         raise ValueError(f"source={source!r}: choose one of {', '.join(samplers)}")
@@ -249,8 +251,8 @@ def combined_state(samplers: dict[str, Sampler], vocab, source: str, temperature
 def interpolation_state(model, vocab, z_a: Tensor, z_b: Tensor, steps: int = 5,
                         level: str = "word") -> list[str]:
     """Sentences decoded greedily along the straight line from code z_a to code z_b."""
-    from .text.sentence_vae import interpolate
-    from .text.tokenize import detokenize
+    from ganvae_edu.text.sentence_vae import interpolate
+    from ganvae_edu.text.tokenize import detokenize
 
     z = interpolate(z_a, z_b, steps).to(model.out.weight.device)
     return [detokenize(vocab.decode(ids), level) for ids in model.decode(z, greedy=True)]

@@ -1,0 +1,1 @@
+"""Reading runs and probing codes: what notebook 07 compares."""

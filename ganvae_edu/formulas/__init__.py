@@ -1,0 +1,1 @@
+"""Formulas: one short function per derived equation, its statement in the docstring. Imports only torch."""

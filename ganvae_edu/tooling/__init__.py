@@ -1,0 +1,1 @@
+"""Running the sequence: notebooks, sweeps, benchmarks and the `ganvae-edu` command line."""

@@ -1,0 +1,1 @@
+"""What a reader sees: figures (`plots`) and live explorers (`widgets`)."""

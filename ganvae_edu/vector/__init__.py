@@ -1,0 +1,1 @@
+"""Models of vectors: 2D mixtures, MLPs, the toy GAN and VAE, the latent GAN, the vector VAE-GAN."""
