@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from ganvae_edu.text.evaluate import evaluate_nll
+from ganvae_edu.text.fit import TrainConfig
 from ganvae_edu.text.lm import GRULanguageModel, train_lm
 from ganvae_edu.text.sampling import filter_logits, sample_next
-from ganvae_edu.training import TrainConfig, TrainingDiverged, load_checkpoint, save_checkpoint
+from ganvae_edu.training import TrainingDiverged, load_checkpoint, save_checkpoint
 
 
 def toy_data(n=400, seed=0):
@@ -70,7 +71,7 @@ RUN = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from tests.test_lm import toy_data
     from ganvae_edu.text.lm import GRULanguageModel
-    from ganvae_edu.training import TrainConfig
+    from ganvae_edu.text.fit import TrainConfig
     from ganvae_edu.text.lm import train_lm
     import ganvae_edu.training.loop as T
     real_save = T.save_checkpoint

@@ -7,8 +7,8 @@ import torch
 
 from ganvae_edu.formulas import vae
 from ganvae_edu.text.batches import pad
+from ganvae_edu.text.fit import TrainConfig, fit
 from ganvae_edu.text.sentence_vae import SentenceVAE, VAEObjective, evaluate_vae, interpolate, word_dropout
-from ganvae_edu.training import TrainConfig, fit
 
 SEQS = [[1, 4, 5, 6, 2], [1, 7, 2], [1, 4, 4, 8, 9, 10, 2], [1, 5, 2]]
 

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from ganvae_edu.text.discriminator import CNNDiscriminator
+from ganvae_edu.text.fit import TrainConfig
 from ganvae_edu.text.lm import GRULanguageModel, train_lm
 from ganvae_edu.text.textgan import TextGANConfig, real_targets, soft_generate, tau_at, train_text_gan
-from ganvae_edu.training import TrainConfig, TrainingDiverged
+from ganvae_edu.training import TrainingDiverged
 
 V = 12  # the vocabulary of the tiny_ids fixture (conftest.py)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganvae_edu.text.discriminator import CNNDiscriminator
+from ganvae_edu.text.fit import TrainConfig, fit
 from ganvae_edu.text.sentence_vae import SentenceVAE, VAEObjective
 from ganvae_edu.text.vaegan import (
     JointConfig,
@@ -15,7 +16,7 @@ from ganvae_edu.text.vaegan import (
     train_joint,
     train_two_stage,
 )
-from ganvae_edu.training import TrainConfig, TrainingDiverged, fit
+from ganvae_edu.training import TrainingDiverged
 from ganvae_edu.vector.latent_gan import LatentGANConfig
 
 V = 12  # the vocabulary of the tiny_ids fixture (conftest.py)

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ganvae_edu.training import TrainConfig, TrainResult, fit
-
 from .batches import run_rnn
 from .evaluate import evaluate_nll
+from .fit import TrainConfig, TrainResult, fit
 from .sampling import sample_next
 
 

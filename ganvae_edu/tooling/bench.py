@@ -39,7 +39,7 @@ from ganvae_edu.runtime import resolve_device
 
 if TYPE_CHECKING:  # for the annotations only
     from ganvae_edu.text.data import TextData
-    from ganvae_edu.training import StepLoss
+    from ganvae_edu.text.fit import StepLoss
 
     from .notebooks import Notebook
 
@@ -193,7 +193,7 @@ def training_speed(
     length_sorted=True is the package's way: batches of similar lengths and a model built with
     packed=True. False is the baseline: random sentences padded to the longest, packed=False.
     """
-    from ganvae_edu.training import TrainConfig, fit
+    from ganvae_edu.text.fit import TrainConfig, fit
 
     torch.manual_seed(0)
     model = make(length_sorted).to(device)
