@@ -152,7 +152,8 @@ def test_multinomial_nll_matches_torch_distributions():
 
 def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
     counts = A.bag_of_words(topic_sentences(1000), dim=100, normalize=False)
-    model, history = V.train_vector_vaegan(counts, steps=300, code_dim=8, hidden=64)
+    res = V.train_vector_vaegan(counts, steps=300, code_dim=8, hidden=64)
+    model, history = res.model, res.history
     first = sum(h["recon"] for h in history[:10]) / 10
     last = sum(h["recon"] for h in history[-30:]) / 30
     assert last < 0.75 * first and last < 10 * math.log(20) + 5  # near the topic-aware 10·log 20
@@ -165,8 +166,8 @@ def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
 def test_kl_weight_one_on_frequencies_collapses_the_posterior():
     seqs = topic_sentences(1000)
     settings = dict(steps=250, code_dim=8, hidden=64, adv_weight=0.0)
-    _, on_freq = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings)
-    _, on_counts = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings)
+    on_freq = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings).history
+    on_counts = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings).history
     assert on_freq[-1]["kl"] < 0.1 < 1 < on_counts[-1]["kl"]
 
 

@@ -46,7 +46,7 @@ def test_both_variants_train_and_record_history(variant, tiny_ids):
     before = [p.detach().clone() for p in lm.parameters()]
     cfg = TextGANConfig(steps=20, batch_size=32, g_lr=1e-3, d_lr=1e-3, max_len=8)
     history = train_text_gan(variant, lm, disc, data, cfg, show_progress=False,
-                             on_eval=lambda step: {"probe": float(step)}, eval_every=10)
+                             on_eval=lambda step: {"probe": float(step)}, eval_every=10).history
     assert len(history) == 20 and history[9]["probe"] == 10.0 and history[-1]["probe"] == 20.0
     assert all(torch.isfinite(torch.tensor([h["d_loss"], h["g_loss"]])).all() for h in history)
     assert any(not torch.equal(a, b) for a, b in zip(before, lm.parameters()))  # G moved

@@ -34,7 +34,7 @@ def test_step_vectors_with_one_hots_match_the_teacher_forced_decoder(tiny_ids):
     model = trained_vae(tiny_ids, steps=5)
     seq = torch.tensor([[1, 5, 7, 2]])
     z = torch.randn(1, 4, generator=torch.Generator().manual_seed(0))
-    logits, _ = model._decode(seq[:, :-1], z)
+    logits = model.teacher_forced_logits(seq[:, :-1], z)
     state, steps = None, []
     for t in range(3):
         out, state = model.step_vectors(model.embed.weight[seq[:, t]], z, state)
@@ -49,6 +49,7 @@ def test_soft_decodings_are_padded_distributions(tiny_ids):
     assert y.shape == (30, 7, V) and torch.allclose(y.sum(-1), torch.ones(30, 7), atol=1e-5)
 
 
+@pytest.mark.slow  # a VAE fit, then 20 joint steps with soft decodings: about 20 s on 2 cores
 def test_joint_training_moves_the_decoder_keeps_the_vae_finite_and_records_history(tiny_ids):
     data = tiny_ids
     model = trained_vae(data)
@@ -57,7 +58,7 @@ def test_joint_training_moves_the_decoder_keeps_the_vae_finite_and_records_histo
     before = [p.detach().clone() for p in model.decoder.parameters()]
     cfg = JointConfig(steps=20, batch_size=32, lr=1e-3, d_lr=1e-3, max_len=8, feature_weight=0.1)
     history = train_joint(model, disc, data, cfg, show_progress=False,
-                          on_eval=lambda step: {"probe": float(step)}, eval_every=10)
+                          on_eval=lambda step: {"probe": float(step)}, eval_every=10).history
     assert len(history) == 20 and history[9]["probe"] == 10.0 and history[-1]["probe"] == 20.0
     assert all(math.isfinite(h[k]) for h in history for k in ("d_loss", "loss", "rec", "kl"))
     assert any(not torch.equal(a, b) for a, b in zip(before, model.decoder.parameters()))
@@ -76,14 +77,16 @@ def test_a_nan_stops_joint_training_and_keeps_the_last_good_weights(tiny_ids):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+@pytest.mark.slow  # a VAE fit, then 300 latent-GAN steps: about 35 s on 2 cores
 def test_two_stage_learns_the_aggregate_posterior_and_samples_sentences(tiny_ids):
     data = tiny_ids
     model = trained_vae(data)
     codes = posterior_codes(model, data, draws=2, seed=0)
     assert codes.shape == (600, 4)
-    two, history = train_two_stage(model, data, LatentGANConfig(steps=300, batch_size=128, noise_dim=4),
-                                   draws=2, show_progress=False)
-    assert isinstance(two, TwoStageVAEGAN) and history
+    res = train_two_stage(model, data, LatentGANConfig(steps=300, batch_size=128, noise_dim=4),
+                          draws=2, show_progress=False)
+    two, history = res.model, res.history
+    assert isinstance(two, TwoStageVAEGAN) and history[-1]["step"] == 300
     fake = two.codes.sample(4000, torch.Generator().manual_seed(0))
     # the generated codes sit where the posterior codes are: means within 0.25 of theirs
     assert (fake.mean(0) - codes.mean(0)).abs().max() < 0.25

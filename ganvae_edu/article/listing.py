@@ -15,11 +15,14 @@ continuous and are not text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from ganvae_edu.training import Step, TrainResult, run
 
 # The listing's sizes: a 1000-d data vector, 100-d noise / code, 500 hidden units.
 DATA_DIM, CODE_DIM, HIDDEN = 1000, 100, 500
@@ -112,15 +115,14 @@ def top_words(vector: Tensor, k: int = 10) -> list[int]:
     return vector.topk(k).indices.tolist()
 
 
-@dataclass
-class NaiveRun:
+@dataclass(kw_only=True)
+class NaiveRun(TrainResult):
     """The four networks after `naive_training`, and one dict of losses per step."""
 
     generator: NaiveGenerator
     discriminator: NaiveDiscriminator
     encoder: NaiveEncoder
     decoder: NaiveDecoder
-    history: list[dict[str, float]] = field(default_factory=list)
 
     def gan(self) -> nn.ModuleList:
         """G and D together (not registered anywhere: a view for `shared_parameters`)."""
@@ -139,6 +141,8 @@ def naive_training(
     seed: int = 0,
     fix_label_shape: bool = False,
     train_vae: bool = True,
+    show_progress: bool = False,
+    checkpoint: str | os.PathLike | None = None,
 ) -> NaiveRun:
     r"""The article's training loop, step for step, on `data` (N, dim) with rows in [0, 1].
 
@@ -156,53 +160,44 @@ def naive_training(
     from a local ``torch.Generator``. The VAE step draws nothing from it, so ``train_vae=False``
     leaves G and D bit-identical: the VAE never influences the GAN. History: d_loss, g_loss,
     e_loss (NaN when `train_vae` is False), d_real / d_fake = mean D output on x and on G(z).
+    The optimiser steps are the loop's (`training.run`), with its NaN/inf guard.
     """
     n, dim = data.shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         G, D = NaiveGenerator(CODE_DIM, dim), NaiveDiscriminator(dim)
         E, De = NaiveEncoder(dim), NaiveDecoder(data_dim=dim)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr)
-    opt_e = torch.optim.Adam(E.parameters(), lr=lr)
-    opt_de = torch.optim.Adam(De.parameters(), lr=lr)
+    nets = {"generator": G, "discriminator": D, "encoder": E, "decoder": De}
+    opts = {name: torch.optim.Adam(net.parameters(), lr=lr) for name, net in nets.items()}
     criterion = nn.BCELoss()
-    rng = torch.Generator().manual_seed(seed)
-    run = NaiveRun(G, D, E, De)
-    for step in range(1, steps + 1):
-        real = data[torch.randint(n, (batch_size,), generator=rng)]
+
+    def step(s: Step) -> dict[str, Tensor]:
+        real = data[torch.randint(n, (batch_size,), generator=s.rng)]
         label_shape = (batch_size, 1) if fix_label_shape else (batch_size,)
         ones, zeros = torch.ones(label_shape), torch.zeros(label_shape)
 
         # D step: real → 1, G(z) → 0 (the listing does not detach G(z); G's stray gradients
-        # are wiped by its zero_grad below, so the result is the same).
-        fake = G(torch.randn(batch_size, CODE_DIM, generator=rng))
+        # are wiped before G's own step, so the result is the same).
+        fake = G(torch.randn(batch_size, CODE_DIM, generator=s.rng))
         real_out, fake_out = D(real), D(fake)
         d_loss = criterion(real_out, ones) + criterion(fake_out, zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
+        s.update("discriminator", d_loss)
 
         # G step: -log D(G(z')) through BCE with label 1 (the non-saturating loss).
-        g_loss = criterion(D(G(torch.randn(batch_size, CODE_DIM, generator=rng))), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        g_loss = criterion(D(G(torch.randn(batch_size, CODE_DIM, generator=s.rng))), ones)
+        s.update("generator", g_loss)
 
         # E/De step: a plain autoencoder, unrelated to G and D.
         e_loss = torch.tensor(float("nan"))
         if train_vae:
             e_loss = criterion(De(E(real)), real)
-            opt_e.zero_grad()
-            opt_de.zero_grad()
-            e_loss.backward()
-            opt_e.step()
-            opt_de.step()
+            s.update(("encoder", "decoder"), e_loss)
+        return {"d_loss": d_loss, "g_loss": g_loss, "e_loss": e_loss,
+                "d_real": real_out.mean(), "d_fake": fake_out.mean()}
 
-        run.history.append({
-            "step": step, "d_loss": d_loss.item(), "g_loss": g_loss.item(), "e_loss": e_loss.item(),
-            "d_real": real_out.mean().item(), "d_fake": fake_out.mean().item(),
-        })
-    return run
-
-
+    config = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
+              "fix_label_shape": fix_label_shape, "train_vae": train_vae}
+    result = run(step, steps=steps, optimizers=opts, modules=nets, rng=torch.Generator().manual_seed(seed),
+                 checkpoint=checkpoint, config=config, name="naive design", hint=f"Lower lr={lr}",
+                 show_progress=show_progress)
+    return NaiveRun(**vars(result), **nets)

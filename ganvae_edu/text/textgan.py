@@ -11,21 +11,21 @@ non-saturating generator loss).
   geometrically from `tau_start` to `tau_end` (RelGAN anneals it); `straight_through` uses hard
   one-hots forward.
 
-A NaN/inf loss stops training with `train.TrainingDiverged` before any weight changes, so the
-models keep their last good weights.
+A NaN/inf loss stops training with `training.TrainingDiverged` (the loop's guard), so the models
+keep the weights of their last good step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor
 
 from ganvae_edu.formulas import discrete, gan
-from ganvae_edu.runtime import progress
-from ganvae_edu.training import check_finite, clipped_step
+from ganvae_edu.training import Step, TrainResult, run
 
 from .batches import pad
 from .discriminator import CNNDiscriminator
@@ -59,10 +59,6 @@ def tau_at(step: int, cfg: TextGANConfig) -> float:
     return cfg.tau_start * (cfg.tau_end / cfg.tau_start) ** frac
 
 
-def _hint(cfg: TextGANConfig) -> str:
-    return f"Lower g_lr={cfg.g_lr} / d_lr={cfg.d_lr} and rerun"
-
-
 def soft_generate(lm: GRULanguageModel, n: int, bos_id: int, eos_id: int, max_len: int, tau: float,
                   hard: bool = False, generator: torch.Generator | None = None) -> Tensor:
     """n relaxed sentences (n, max_len + 1, V): Gumbel-softmax tokens fed back as yᵀE.
@@ -86,43 +82,38 @@ def soft_generate(lm: GRULanguageModel, n: int, bos_id: int, eos_id: int, max_le
     return torch.where(after[..., None], pad_one_hot, y)
 
 
-def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
-                   train: Sequence[Sequence[int]], cfg: TextGANConfig, bos_id: int = 1, eos_id: int = 2,
-                   show_progress: bool = True, on_eval=None, eval_every: int = 0) -> list[dict[str, float]]:
-    """Adversarial training of `lm` against `disc` ("reinforce" or "gumbel"); returns the history.
+def text_gan_step(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                  cfg: TextGANConfig, bos_id: int = 1, eos_id: int = 2):
+    """The step of one batch: D on real against generated sentences, then the generator's update.
 
-    `on_eval(step)` (optional) is called every `eval_every` steps and at the end; what it
-    returns is merged into that step's record (e.g. BLEU and Self-BLEU over time).
+    "reinforce": sample whole sentences, reward r = D(x) against a moving-average baseline, and
+    follow the score-function gradient. "gumbel": relaxed sentences whose D score is
+    differentiated through the whole sequence (non-saturating loss). The baseline is carried
+    across steps in ``s.state`` (so it is checkpointed with the rest).
     """
     if variant not in ("reinforce", "gumbel"):
         raise ValueError(f"variant={variant!r}: use 'reinforce' or 'gumbel'")
     device = lm.out.weight.device
-    rng = torch.Generator().manual_seed(cfg.seed)
-    opt_g = torch.optim.Adam(lm.parameters(), lr=cfg.g_lr)
-    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr)
-    baseline, history = None, []
-    for step in progress(range(1, cfg.steps + 1), desc=f"{variant} GAN", disable=not show_progress):
-        idx = torch.randint(len(train), (cfg.batch_size,), generator=rng).tolist()
+
+    def step(s: Step) -> dict[str, float | Tensor]:
+        idx = torch.randint(len(train), (cfg.batch_size,), generator=s.rng).tolist()
         real = real_targets([train[i] for i in idx], cfg.max_len, lm.pad_id).to(device)
-        record: dict[str, float] = {"step": step}
+        record: dict[str, float | Tensor] = {}
         lm.train()
         if variant == "reinforce":
             with torch.no_grad():
-                ids = lm.sample(cfg.batch_size, bos_id, eos_id, max_len=cfg.max_len, generator=rng)
-            seqs = [[bos_id, *s, eos_id] for s in ids]
-            batch, lengths = pad(seqs, lm.pad_id)
+                ids = lm.sample(cfg.batch_size, max_len=cfg.max_len, generator=s.rng)
+            batch, lengths = pad([[bos_id, *x, eos_id] for x in ids], lm.pad_id)
             fake = batch[:, 1:].to(device)
         else:
-            tau = tau_at(step, cfg)
+            tau = tau_at(s.number, cfg)
             fake = soft_generate(lm, cfg.batch_size, bos_id, eos_id, cfg.max_len, tau,
-                                 cfg.straight_through, rng)
+                                 cfg.straight_through, s.rng)
             record["tau"] = tau
 
         # discriminator: real against (detached) fake
-        d_fake_in = fake if variant == "reinforce" else fake.detach()
-        d_loss = gan.discriminator_loss(disc(real), disc(d_fake_in))
-        check_finite(d_loss, "discriminator loss", step, _hint(cfg))
-        clipped_step(opt_d, d_loss, disc.parameters())
+        d_loss = gan.discriminator_loss(disc(real), disc(fake if variant == "reinforce" else fake.detach()))
+        s.update("discriminator", d_loss)
 
         # generator
         disc.requires_grad_(False)
@@ -130,8 +121,10 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
             with torch.no_grad():
                 reward = torch.sigmoid(disc(fake))
             mean_r = reward.mean().item()
+            baseline = s.state.get("baseline")
             decay = cfg.baseline_decay
             baseline = mean_r if baseline is None else decay * baseline + (1 - decay) * mean_r
+            s.state["baseline"] = baseline
             log_p = lm.sentence_log_prob(batch.to(device), lengths.to(device))
             g_loss = discrete.reinforce_surrogate(log_p, reward, baseline)
             record["reward"] = mean_r
@@ -142,13 +135,38 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
             total, n = lm.nll(mle_batch.to(device), mle_len.to(device))
             g_loss = g_loss + cfg.mle_weight * total / n
         disc.requires_grad_(True)
-        check_finite(g_loss, "generator loss", step, _hint(cfg))
-        clipped_step(opt_g, g_loss, lm.parameters())
-        record.update(d_loss=d_loss.item(), g_loss=g_loss.item())
-        if on_eval is not None and eval_every and (step % eval_every == 0 or step == cfg.steps):
-            lm.eval()
-            record.update(on_eval(step))
-        history.append(record)
-    lm.eval()
-    return history
+        s.update("generator", g_loss)
+        record.update(d_loss=d_loss, g_loss=g_loss)
+        return record
 
+    return step
+
+
+def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
+                   train: Sequence[Sequence[int]], cfg: TextGANConfig, bos_id: int = 1, eos_id: int = 2,
+                   show_progress: bool = True, on_eval: Callable[[int], dict[str, float]] | None = None,
+                   eval_every: int | None = None, checkpoint: str | os.PathLike | None = None) -> TrainResult:
+    """Adversarial training of `lm` against `disc` ("reinforce" or "gumbel") with `text_gan_step`.
+
+    `on_eval(step)` (optional) is called every `eval_every` steps and at the end, with the
+    generator in eval mode; what it returns is merged into that step's record (e.g. BLEU and
+    Self-BLEU over time). Gradient norms are clipped to 5.
+    """
+    step = text_gan_step(variant, lm, disc, train, cfg, bos_id, eos_id)
+
+    def evaluate(k: int) -> dict[str, float]:
+        lm.eval()
+        return on_eval(k)
+
+    result = run(
+        step, steps=cfg.steps,
+        optimizers={"discriminator": torch.optim.Adam(disc.parameters(), lr=cfg.d_lr),
+                    "generator": torch.optim.Adam(lm.parameters(), lr=cfg.g_lr)},
+        modules={"generator": lm, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
+        clip=5.0, evaluate=evaluate if on_eval is not None and eval_every else None,
+        eval_every=eval_every or None, checkpoint=checkpoint, config={"variant": variant, **asdict(cfg)},
+        name=f"{variant} GAN", hint=f"Lower g_lr={cfg.g_lr} / d_lr={cfg.d_lr} and rerun",
+        show_progress=show_progress,
+    )
+    lm.eval()
+    return result

@@ -23,15 +23,15 @@ weighs the adversarial signal against a per-token likelihood.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import combined, gan, vae
-from ganvae_edu.runtime import progress
-from ganvae_edu.training import check_finite, clipped_step
+from ganvae_edu.training import Step, TrainResult, run
 from ganvae_edu.vector.latent_gan import CodeGenerator, LatentGANConfig, train_latent_gan
 
 from .batches import pad
@@ -76,43 +76,32 @@ def soft_decode(model: SentenceVAE, z: Tensor, max_len: int, tau: float, hard: b
                          hard, generator)
 
 
-def _hint(cfg: JointConfig) -> str:
-    return f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or adv_weight={cfg.adv_weight} and rerun"
+def joint_step(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]], cfg: JointConfig):
+    """The three players' step: D on real sentences against decodings, then encoder + decoder.
 
-
-def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
-                cfg: JointConfig, show_progress: bool = True,
-                on_eval: Callable[[int], dict[str, float]] | None = None,
-                eval_every: int = 0) -> list[dict[str, float]]:
-    """Joint VAE-GAN training of `model` (usually a trained sentence VAE) against `disc`.
-
-    `train` holds <bos> … <eos> id lists. Returns the history; `on_eval(step)` every
-    `eval_every` steps and at the end is merged into that step's record. A NaN/inf loss stops
-    training with `TrainingDiverged` before any weight changes.
+    Fakes are Gumbel-softmax decodings of z ~ q(z|x) (detached: the GAN term must not move the
+    encoder) and, with `prior_fakes`, of z ~ N(0, I). Encoder and decoder share one optimiser on
+    the sum of their losses (`combined.player_losses`), which gives each exactly its own gradient.
     """
     device = model.out.weight.device
-    rng = torch.Generator().manual_seed(cfg.seed)
-    opt_vae = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr)
-    history = []
-    for step in progress(range(1, cfg.steps + 1), desc="VAE-GAN", disable=not show_progress):
-        idx = torch.randint(len(train), (cfg.batch_size,), generator=rng).tolist()
+
+    def step(s: Step) -> dict[str, float | Tensor]:
+        idx = torch.randint(len(train), (cfg.batch_size,), generator=s.rng).tolist()
         seqs = [train[i] for i in idx]
         batch, lengths = pad(seqs, model.pad_id)
         batch, lengths = batch.to(device), lengths.to(device)
         real = real_targets(seqs, cfg.max_len, model.pad_id).to(device)
         model.train()
-        out = model(batch, lengths, generator=rng)
-        tau = tau_at(step, cfg)
+        out = model(batch, lengths, generator=s.rng)
+        tau = tau_at(s.number, cfg)
         # the article's G(z), z ~ q(z|x); detached: the GAN term must not move the encoder
-        z = vae.reparameterize(out["mu"].detach(), out["logvar"].detach(), rng)
+        z = vae.reparameterize(out["mu"].detach(), out["logvar"].detach(), s.rng)
         if cfg.prior_fakes:
-            z = torch.cat([z, torch.randn(cfg.batch_size, model.latent, generator=rng).to(device)])
-        fake = soft_decode(model, z, cfg.max_len, tau, cfg.straight_through, rng)
+            z = torch.cat([z, torch.randn(cfg.batch_size, model.latent, generator=s.rng).to(device)])
+        fake = soft_decode(model, z, cfg.max_len, tau, cfg.straight_through, s.rng)
 
         d_loss = gan.discriminator_loss(disc(real), disc(fake.detach()))
-        check_finite(d_loss, "VAE-GAN discriminator loss", step, _hint(cfg))
-        clipped_step(opt_d, d_loss, disc.parameters())
+        s.update("discriminator", d_loss)
 
         disc.requires_grad_(False)
         tokens = int((lengths - 1).sum())
@@ -126,16 +115,40 @@ def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequ
             f_rec = disc.features(fake[: len(seqs)])  # decodings of the same sentences' codes
             loss = loss + cfg.feature_weight * (f_rec - f_real).pow(2).mean()
         disc.requires_grad_(True)
-        check_finite(loss, "VAE-GAN encoder/decoder loss", step, _hint(cfg))
-        clipped_step(opt_vae, loss, model.parameters())
-        history.append({"step": step, "tau": tau, "d_loss": d_loss.item(), "loss": loss.item(),
-                        "rec": (-out["rec"].sum() / tokens).item(),
-                        "kl": out["kl_dim"].sum(1).mean().item()})
-        if on_eval is not None and eval_every and (step % eval_every == 0 or step == cfg.steps):
-            model.eval()
-            history[-1].update(on_eval(step))
+        s.update("encoder/decoder", loss)
+        return {"tau": tau, "d_loss": d_loss, "loss": loss, "rec": -out["rec"].sum() / tokens,
+                "kl": out["kl_dim"].sum(1).mean()}
+
+    return step
+
+
+def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                cfg: JointConfig, show_progress: bool = True,
+                on_eval: Callable[[int], dict[str, float]] | None = None,
+                eval_every: int | None = None, checkpoint: str | os.PathLike | None = None) -> TrainResult:
+    """Joint VAE-GAN training of `model` (usually a trained sentence VAE) against `disc`, `joint_step`.
+
+    `train` holds <bos> … <eos> id lists. `on_eval(step)` every `eval_every` steps and at the
+    end (model in eval mode) is merged into that step's record. A NaN/inf loss stops training
+    with `TrainingDiverged`; the models keep the weights of the last good step.
+    """
+
+    def evaluate(k: int) -> dict[str, float]:
+        model.eval()
+        return on_eval(k)
+
+    result = run(
+        joint_step(model, disc, train, cfg), steps=cfg.steps,
+        optimizers={"discriminator": torch.optim.Adam(disc.parameters(), lr=cfg.d_lr),
+                    "encoder/decoder": torch.optim.Adam(model.parameters(), lr=cfg.lr)},
+        modules={"vae": model, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
+        clip=5.0, evaluate=evaluate if on_eval is not None and eval_every else None,
+        eval_every=eval_every or None, checkpoint=checkpoint, config=asdict(cfg), name="VAE-GAN",
+        hint=f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or adv_weight={cfg.adv_weight} and rerun",
+        show_progress=show_progress,
+    )
     model.eval()
-    return history
+    return result
 
 
 @torch.no_grad()
@@ -155,16 +168,23 @@ class TwoStageVAEGAN(nn.Module):
         self.vae, self.codes = model, codes
 
     @torch.no_grad()
-    def sample(self, n: int, bos_id: int | None = None, eos_id: int | None = None, max_len: int = 40,
-               generator: torch.Generator | None = None, temperature: float = 1.0, **_) -> list[list[int]]:
-        """n sentences: z = G(ε), ε ~ N(0, I), then x ~ p(x|z) (same call as the language model's)."""
+    def sample(self, n: int, *, max_len: int = 40, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> list[list[int]]:
+        """n sentences: z = G(ε), ε ~ N(0, I), then x ~ p(x|z) (`sampling.SentenceGenerator`)."""
         z = self.codes.sample(n, generator).to(self.vae.out.weight.device)
         return self.vae.decode(z, max_len, generator, temperature)
 
 
+@dataclass(kw_only=True)
+class TwoStageResult(TrainResult):
+    model: TwoStageVAEGAN
+
+
 def train_two_stage(model: SentenceVAE, sequences: Sequence[Sequence[int]], cfg: LatentGANConfig,
-                    draws: int = 1, show_progress: bool = True) -> tuple[TwoStageVAEGAN, list[dict]]:
+                    draws: int = 1, show_progress: bool = True,
+                    checkpoint: str | os.PathLike | None = None) -> TwoStageResult:
     """Stage 2: fit a latent GAN to `draws` posterior codes per training sentence of `model`."""
     codes = posterior_codes(model, sequences, draws, cfg.seed).to(model.out.weight.device)
-    gen, history = train_latent_gan(codes, cfg, show_progress)
-    return TwoStageVAEGAN(model, gen), history
+    stage2 = train_latent_gan(codes, cfg, show_progress, checkpoint)
+    fields = {k: v for k, v in vars(stage2).items() if k != "generator"}
+    return TwoStageResult(**fields, model=TwoStageVAEGAN(model, stage2.generator))

@@ -1,17 +1,11 @@
-"""The one training loop: steps, learning-rate schedule, clipping, the NaN/inf guard, checkpoints, resume."""
+"""The one training loop (`run`): a model supplies its step, the loop owns everything else.
 
-from .loop import (
-    TrainingDiverged,
-    check_finite,
-    clipped_step,
-    load_checkpoint,
-    save_checkpoint,
-)
+Steps, learning-rate schedule, gradient clipping, the NaN/inf guard (`TrainingDiverged`), history,
+evaluation cadence, progress bar, atomic weights-only checkpoints and exact resume.
+"""
+
+from .loop import Checkpoint, Step, TrainingDiverged, TrainResult, load_checkpoint, run, save_checkpoint
 
 __all__ = [
-    "TrainingDiverged",
-    "check_finite",
-    "clipped_step",
-    "load_checkpoint",
-    "save_checkpoint",
+    "Checkpoint", "Step", "TrainResult", "TrainingDiverged", "load_checkpoint", "run", "save_checkpoint",
 ]

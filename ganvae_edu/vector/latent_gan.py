@@ -10,14 +10,14 @@ rather than the prior N(0, I), whose holes the decoder never saw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import gan
-from ganvae_edu.runtime import progress
-from ganvae_edu.training import check_finite
+from ganvae_edu.training import Step, TrainResult, run
 
 from .nets import mlp
 
@@ -51,16 +51,37 @@ class CodeGenerator(nn.Module):
         return self(torch.randn(n, self.noise_dim, generator=generator).to(device))
 
 
-def _update(opt: torch.optim.Optimizer, loss: Tensor, who: str, step: int, lr: float) -> None:
-    """One optimiser step on `loss`, refused (weights untouched) when the loss is NaN/inf."""
-    check_finite(loss, f"latent GAN {who} loss", step, f"Lower lr={lr}")
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+@dataclass(kw_only=True)
+class LatentGANResult(TrainResult):
+    generator: CodeGenerator
 
 
-def train_latent_gan(codes: Tensor, cfg: LatentGANConfig, show_progress: bool = True):
-    """(generator, history): a GAN fitted to the rows of `codes` (N, d)."""
+def code_gan_step(g: CodeGenerator, d: nn.Module, codes: Tensor, cfg: LatentGANConfig):
+    """The step of one batch of codes: a D update (plus lazy R1), then a non-saturating G update."""
+    device = codes.device
+
+    def step(s: Step) -> dict[str, Tensor]:
+        real = codes[torch.randint(len(codes), (cfg.batch_size,), generator=s.rng).to(device)]
+        fake = g(torch.randn(cfg.batch_size, cfg.noise_dim, generator=s.rng).to(device))
+        lazy_r1 = cfg.r1 > 0 and s.number % cfg.r1_every == 0
+        real.requires_grad_(lazy_r1)
+        real_logits = d(real).squeeze(-1)
+        d_loss = gan.discriminator_loss(real_logits, d(fake.detach()).squeeze(-1))
+        if lazy_r1:
+            d_loss = d_loss + 0.5 * cfg.r1 * cfg.r1_every * gan.r1_penalty(real_logits, real)
+        s.update("discriminator", d_loss)
+        d.requires_grad_(False)
+        g_loss = gan.generator_loss_nonsaturating(d(fake).squeeze(-1))
+        d.requires_grad_(True)
+        s.update("generator", g_loss)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return step
+
+
+def train_latent_gan(codes: Tensor, cfg: LatentGANConfig, show_progress: bool = True,
+                     checkpoint: str | os.PathLike | None = None) -> LatentGANResult:
+    """A GAN fitted to the rows of `codes` (N, d) with `code_gan_step` on the one loop."""
     device = codes.device
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
@@ -68,25 +89,9 @@ def train_latent_gan(codes: Tensor, cfg: LatentGANConfig, show_progress: bool = 
     d = mlp(codes.shape[1], cfg.hidden, cfg.layers, 1, lambda: nn.LeakyReLU(0.2)).to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.9))
-    history = []
-    for step in progress(range(1, cfg.steps + 1), desc="latent GAN", disable=not show_progress):
-        if cfg.lr_decay:
-            for opt in (opt_g, opt_d):
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * (1 - (step - 1) / cfg.steps)
-        real = codes[torch.randint(len(codes), (cfg.batch_size,), generator=rng).to(device)]
-        fake = g(torch.randn(cfg.batch_size, cfg.noise_dim, generator=rng).to(device))
-        lazy_r1 = cfg.r1 > 0 and step % cfg.r1_every == 0
-        real.requires_grad_(lazy_r1)
-        real_logits = d(real).squeeze(-1)
-        d_loss = gan.discriminator_loss(real_logits, d(fake.detach()).squeeze(-1))
-        if lazy_r1:
-            d_loss = d_loss + 0.5 * cfg.r1 * cfg.r1_every * gan.r1_penalty(real_logits, real)
-        _update(opt_d, d_loss, "discriminator", step, cfg.lr)
-        d.requires_grad_(False)
-        g_loss = gan.generator_loss_nonsaturating(d(fake).squeeze(-1))
-        d.requires_grad_(True)
-        _update(opt_g, g_loss, "generator", step, cfg.lr)
-        if step % max(1, cfg.steps // 50) == 0 or step == cfg.steps:
-            history.append({"step": step, "d_loss": d_loss.item(), "g_loss": g_loss.item()})
-    return g, history
+    run_ = run(code_gan_step(g, d, codes, cfg), steps=cfg.steps,
+               optimizers={"discriminator": opt_d, "generator": opt_g},
+               modules={"generator": g, "discriminator": d}, rng=rng, lr_decay=cfg.lr_decay,
+               record_every=max(1, cfg.steps // 50), checkpoint=checkpoint, config=asdict(cfg),
+               name="latent GAN", hint=f"Lower lr={cfg.lr}", show_progress=show_progress)
+    return LatentGANResult(**vars(run_), generator=g)

@@ -17,13 +17,15 @@ and the decay then freezes the samples on the modes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import gan
-from ganvae_edu.runtime import progress, resolve_device
+from ganvae_edu.runtime import resolve_device
+from ganvae_edu.training import Step, TrainResult, run
 
 from . import toy
 from .nets import mlp
@@ -72,12 +74,11 @@ PLAIN: dict = dict(r1=0.0, lr_decay=False)
 FULL: dict = dict(steps=10000)
 
 
-@dataclass
-class ToyGANResult:
+@dataclass(kw_only=True)
+class ToyGANResult(TrainResult):
     config: ToyGANConfig
     generator: nn.Module
     discriminator: nn.Module
-    history: list[dict[str, float]] = field(default_factory=list)
     snapshots: list[tuple[int, Tensor]] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     samples: Tensor | None = None
@@ -94,11 +95,47 @@ def sample_generator(g: nn.Module, n: int, z_dim: int, generator: torch.Generato
         return g(z).cpu()
 
 
-def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True) -> ToyGANResult:
-    """Train G and D by alternating one D step and one G step per batch; evaluate coverage.
+def gan_step(g: nn.Module, d: nn.Module, mix: toy.Mixture, cfg: ToyGANConfig, device: torch.device):
+    """The step of one batch: a D update (plus the lazy R1 penalty), then a G update on the same fakes."""
+    g_loss_fn = (
+        gan.generator_loss_nonsaturating if cfg.loss == "nonsaturating" else gan.generator_loss_saturating
+    )
+    n_real = cfg.batch_size // cfg.pack  # packed real inputs; as many fake ones follow
+
+    def step(s: Step) -> dict[str, Tensor]:
+        real = mix.sample(cfg.batch_size, s.rng).to(device)
+        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=s.rng).to(device)
+        fake = g(z)
+
+        # Discriminator step: maximise V (minimise -V), plus the optional (lazy) R1 penalty.
+        # Real and fake go through D as one batch (fewer, larger matrix products).
+        lazy_r1 = cfg.r1 > 0 and s.number % cfg.r1_every == 0
+        real.requires_grad_(lazy_r1)
+        logits = d(gan.pack(torch.cat([real, fake.detach()]), cfg.pack))
+        real_logits, fake_logits = logits[:n_real], logits[n_real:]
+        d_loss = gan.discriminator_loss(real_logits, fake_logits)
+        if lazy_r1:
+            d_loss = d_loss + 0.5 * cfg.r1 * cfg.r1_every * gan.r1_penalty(real_logits, real)
+        s.update("discriminator", d_loss)
+
+        # Generator step on the same fakes, judged by the updated D. D's weights are
+        # frozen meanwhile, so the backward pass computes no gradients for them.
+        d.requires_grad_(False)
+        g_loss = g_loss_fn(d(gan.pack(fake, cfg.pack)))
+        s.update("generator", g_loss)
+        d.requires_grad_(True)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return step
+
+
+def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True,
+                  checkpoint: str | os.PathLike | None = None) -> ToyGANResult:
+    """Train G and D with `gan_step` on the one loop (`training.run`); evaluate coverage.
 
     Everything random draws from one `torch.Generator` seeded with ``cfg.seed`` (data,
-    noise) plus the global seed for weight initialisation, so a CPU run is repeatable.
+    noise) plus the global seed for weight initialisation, so a CPU run is repeatable, and a
+    run resumed from `checkpoint` continues exactly.
     """
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -109,52 +146,23 @@ def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True) -> ToyGANResult
     # foreach: one vectorised update for all tensors rather than a Python loop over them.
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=True)
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=True)
-    scheds = []
-    if cfg.lr_decay:
-        for opt in (opt_g, opt_d):
-            scheds.append(torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / cfg.steps))
-    g_loss_fn = (
-        gan.generator_loss_nonsaturating if cfg.loss == "nonsaturating" else gan.generator_loss_saturating
-    )
     snap_every = max(1, cfg.steps // max(1, cfg.snapshots))
     fixed_z = torch.randn(512, cfg.z_dim, generator=rng).to(device)
-    result = ToyGANResult(cfg, g, d)
-    n_real = cfg.batch_size // cfg.pack  # packed real inputs; as many fake ones follow
+    state: dict = {"snapshots": []}
 
-    for step in progress(range(1, cfg.steps + 1), desc=f"{cfg.mixture} GAN", disable=not show_progress):
-        real = mix.sample(cfg.batch_size, rng).to(device)
-        z = torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(device)
-        fake = g(z)
+    def snapshot(k: int) -> dict:
+        with torch.no_grad():
+            state["snapshots"].append((k, g(fixed_z).cpu()))
+        return {}
 
-        # Discriminator step: maximise V (minimise -V), plus the optional (lazy) R1 penalty.
-        # Real and fake go through D as one batch (fewer, larger matrix products).
-        lazy_r1 = cfg.r1 > 0 and step % cfg.r1_every == 0
-        real.requires_grad_(lazy_r1)
-        logits = d(gan.pack(torch.cat([real, fake.detach()]), cfg.pack))
-        real_logits, fake_logits = logits[:n_real], logits[n_real:]
-        d_loss = gan.discriminator_loss(real_logits, fake_logits)
-        if lazy_r1:
-            d_loss = d_loss + 0.5 * cfg.r1 * cfg.r1_every * gan.r1_penalty(real_logits, real)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-
-        # Generator step on the same fakes, judged by the updated D. D's weights are
-        # frozen meanwhile, so the backward pass computes no gradients for them.
-        d.requires_grad_(False)
-        g_loss = g_loss_fn(d(gan.pack(fake, cfg.pack)))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        d.requires_grad_(True)
-        for s in scheds:
-            s.step()
-
-        if step % snap_every == 0 or step == cfg.steps:
-            with torch.no_grad():
-                result.snapshots.append((step, g(fixed_z).cpu()))
-            result.history.append({"step": step, "d_loss": d_loss.item(), "g_loss": g_loss.item()})
-
+    run_ = run(gan_step(g, d, mix, cfg, device), steps=cfg.steps,
+               optimizers={"discriminator": opt_d, "generator": opt_g},
+               modules={"generator": g, "discriminator": d}, rng=rng, lr_decay=cfg.lr_decay,
+               record_every=snap_every, evaluate=snapshot, eval_every=snap_every, checkpoint=checkpoint,
+               config=asdict(cfg), state=state, name=f"{cfg.mixture} GAN", hint=f"Lower lr={cfg.lr}",
+               show_progress=show_progress)
+    result = ToyGANResult(**vars(run_), config=cfg, generator=g, discriminator=d,
+                          snapshots=state["snapshots"])
     result.samples = result.sample(cfg.eval_samples, rng)
     result.metrics = toy.coverage(result.samples, mix)
     return result

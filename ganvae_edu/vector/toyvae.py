@@ -9,13 +9,15 @@ with the KL weight warmed up from 0 over the first ``kl_warmup`` fraction of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import vae
-from ganvae_edu.runtime import progress, resolve_device
+from ganvae_edu.runtime import resolve_device
+from ganvae_edu.training import Step, TrainResult, run
 
 from .nets import mlp
 
@@ -85,44 +87,40 @@ class ToyVAEConfig:
     device: str = "cpu"
 
 
-@dataclass
-class ToyVAEResult:
+@dataclass(kw_only=True)
+class ToyVAEResult(TrainResult):
     config: ToyVAEConfig
     model: GaussianVAE
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
-def train_toy_vae(data: Tensor, cfg: ToyVAEConfig, show_progress: bool = True) -> ToyVAEResult:
-    """Maximise the (β-weighted) ELBO on `data` (n, d) by Adam on random minibatches."""
+def elbo_step(model: GaussianVAE, data: Tensor, cfg: ToyVAEConfig):
+    """The step of one random minibatch: minimise -(E_q[log p(x|z)] - warm·β·KL), one sample of z."""
+
+    def step(s: Step) -> dict[str, Tensor]:
+        idx = torch.randint(len(data), (cfg.batch_size,), generator=s.rng).to(data.device)
+        rec, kl = model.elbo_terms(data[idx], s.rng)
+        # KL warm-up (Bowman et al. 2016): with the full KL weight from step 1 the decoder can
+        # settle on ignoring z (KL → 0, "posterior collapse") before z carries anything.
+        warm = min(1.0, s.number / (cfg.kl_warmup * cfg.steps)) if cfg.kl_warmup > 0 else 1.0
+        loss = -(rec - warm * cfg.beta * kl).mean()
+        s.update("vae", loss)
+        return {"elbo": (rec - kl).mean(), "rec": rec.mean(), "kl": kl.mean()}
+
+    return step
+
+
+def train_toy_vae(data: Tensor, cfg: ToyVAEConfig, show_progress: bool = True,
+                  checkpoint: str | os.PathLike | None = None) -> ToyVAEResult:
+    """Maximise the (β-weighted) ELBO on `data` (n, d) with `elbo_step` on the one loop."""
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
     model = GaussianVAE(data.shape[1], cfg.latent_dim, cfg.hidden, cfg.layers).to(device)
     data = data.float().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 1 - s / cfg.steps if cfg.lr_decay else 1.0
-    )
-    result = ToyVAEResult(cfg, model)
-    log_every = max(1, cfg.steps // 50)
-    for step in progress(range(1, cfg.steps + 1), desc="VAE", disable=not show_progress):
-        idx = torch.randint(len(data), (cfg.batch_size,), generator=rng).to(device)
-        rec, kl = model.elbo_terms(data[idx], rng)
-        # KL warm-up (Bowman et al. 2016): with the full KL weight from step 1 the decoder can
-        # settle on ignoring z (KL → 0, "posterior collapse") before z carries anything.
-        warm = min(1.0, step / (cfg.kl_warmup * cfg.steps)) if cfg.kl_warmup > 0 else 1.0
-        loss = -(rec - warm * cfg.beta * kl).mean()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"VAE loss became {loss.item()} at step {step}; lower lr={cfg.lr} and retry"
-            )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % log_every == 0 or step == cfg.steps:
-            result.history.append(
-                {"step": step, "elbo": (rec - kl).mean().item(), "rec": rec.mean().item(),
-                 "kl": kl.mean().item()}
-            )
-    return result
+    run_ = run(elbo_step(model, data, cfg), steps=cfg.steps, optimizers={"vae": opt},
+               modules={"vae": model},
+               rng=rng, lr_decay=cfg.lr_decay, record_every=max(1, cfg.steps // 50), checkpoint=checkpoint,
+               config=asdict(cfg), name="VAE", hint=f"Lower lr={cfg.lr} and retry",
+               show_progress=show_progress)
+    return ToyVAEResult(**vars(run_), config=cfg, model=model)

@@ -9,13 +9,16 @@ listing (1000 words, 100-d code, 500 hidden units); the text VAE-GAN lives in
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import combined, gan
 from ganvae_edu.formulas.vae import kl_standard_normal, reparameterize
-from ganvae_edu.training import check_finite
+from ganvae_edu.training import Step, TrainResult, run
 from ganvae_edu.vector.nets import mlp
 
 # The seed article's sizes: a 1000-d data vector, 100-d code, 500 hidden units.
@@ -92,6 +95,11 @@ def _normalise(x: Tensor) -> Tensor:
     return x / x.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
+@dataclass(kw_only=True)
+class VectorVAEGANResult(TrainResult):
+    model: VectorVAEGAN
+
+
 def train_vector_vaegan(
     data: Tensor,
     steps: int,
@@ -103,8 +111,10 @@ def train_vector_vaegan(
     code_dim: int = CODE_DIM,
     hidden: int = HIDDEN,
     fakes: str = "both",
-) -> tuple[VectorVAEGAN, list[dict[str, float]]]:
-    r"""(model, history): a VAE-GAN (Larsen et al. 2016) on bag-of-words rows `data` (N, dim).
+    checkpoint: str | os.PathLike | None = None,
+    show_progress: bool = False,
+) -> VectorVAEGANResult:
+    r"""A VAE-GAN (Larsen et al. 2016) on bag-of-words rows `data` (N, dim): `.model`, `.history`.
 
     Per step, with x a batch, z_q ~ q(z|x), z_p ~ N(0, I), fakes x̃ = softmax(ℓ(z)):
 
@@ -130,18 +140,16 @@ def train_vector_vaegan(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = VectorVAEGAN(dim, code_dim, hidden)
-    nets = (model.encoder, model.decoder, model.discriminator)
-    opts = [torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.9)) for net in nets]
-    rng = torch.Generator().manual_seed(seed)
-    history: list[dict[str, float]] = []
-    for step in range(1, steps + 1):
-        x = data[torch.randint(n, (batch_size,), generator=rng)]
+    nets = {"encoder": model.encoder, "decoder": model.decoder, "discriminator": model.discriminator}
+    opts = {name: torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.9)) for name, net in nets.items()}
+
+    def step(s: Step) -> dict[str, Tensor]:
+        x = data[torch.randint(n, (batch_size,), generator=s.rng)]
         mu, logvar = model.encode(x)
-        z_q = reparameterize(mu, logvar, generator=rng)
-        z_p = torch.randn(batch_size, code_dim, generator=rng)
+        z_q = reparameterize(mu, logvar, generator=s.rng)
+        z_p = torch.randn(batch_size, code_dim, generator=s.rng)
         logits_q = model.decode(z_q)
         nll, kl_each = multinomial_nll(x, logits_q), kl_standard_normal(mu, logvar)
-        recon, kl = nll.mean(), kl_each.mean()
 
         fake_logits = {"posterior": [logits_q], "prior": [model.decode(z_p)],
                        "both": [logits_q, model.decode(z_p)]}[fakes]
@@ -149,25 +157,20 @@ def train_vector_vaegan(
         real_d = model.discriminate(_normalise(x))
         d_loss = gan.discriminator_loss(real_d, model.discriminate(fake.detach()))
         fake_d = model.discriminate(fake)  # same D as d_loss: simultaneous updates
-        g_adv = gan.generator_loss_nonsaturating(fake_d)
 
         players = combined.player_losses(None, fake_d, -nll, kl_each, kl_weight, adv_weight)
-        losses = {"encoder": players["encoder"], "decoder": players["decoder"], "discriminator": d_loss}
-        for who, loss in losses.items():
-            check_finite(loss, f"vector VAE-GAN {who} loss", step,
-                         f"Check the data for NaN/inf, or lower lr={lr}")
-        grads = [torch.autograd.grad(loss, list(net.parameters()), retain_graph=True)
-                 for loss, net in zip(losses.values(), nets)]
-        for net, opt, net_grads in zip(nets, opts, grads):
-            for p, g in zip(net.parameters(), net_grads):
-                p.grad = g
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        s.update_together({"encoder": players["encoder"], "decoder": players["decoder"],
+                           "discriminator": d_loss})
+        return {"recon": nll.mean(), "kl": kl_each.mean(), "d_loss": d_loss,
+                "g_adv": gan.generator_loss_nonsaturating(fake_d), "d_real": torch.sigmoid(real_d).mean(),
+                "d_fake": torch.sigmoid(fake_d).mean()}
 
-        history.append({
-            "step": step, "recon": recon.item(), "kl": kl.item(), "d_loss": d_loss.item(),
-            "g_adv": g_adv.item(), "d_real": torch.sigmoid(real_d).mean().item(),
-            "d_fake": torch.sigmoid(fake_d).mean().item(),
-        })
-    return model, history
+    result = run(step, steps=steps, optimizers=opts, modules={"model": model},
+                 rng=torch.Generator().manual_seed(seed), checkpoint=checkpoint,
+                 config={"steps": steps, "batch_size": batch_size, "lr": lr, "kl_weight": kl_weight,
+                         "adv_weight": adv_weight, "seed": seed, "code_dim": code_dim, "hidden": hidden,
+                         "fakes": fakes},
+                 name="vector VAE-GAN", hint=f"Check the data for NaN/inf, or lower lr={lr}",
+                 show_progress=show_progress)
+    return VectorVAEGANResult(**vars(result), model=model)
 
