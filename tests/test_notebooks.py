@@ -2,6 +2,7 @@
 
 import ast
 import json
+import linecache
 import re
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
+from ganvae_edu import runtime
+from ganvae_edu.runtime import ParameterError
+from ganvae_edu.runtime.params import type_name
 from ganvae_edu.tooling import cli, notebooks
 
 NOTEBOOKS = notebooks.catalog()
@@ -30,8 +34,10 @@ def test_list_shows_each_notebook_with_parameters_defaults_and_help(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "01  01_gan_minimax  —  01 · The GAN minimax game" in out
-    assert "seed = 0  # random seed" in out
-    assert "device = 'auto'  # " in out or 'device = "auto"  # ' in out
+    assert "seed: int = 0  # random seed" in out
+    assert "device: str = 'auto'  # " in out or 'device: str = "auto"  # ' in out
+    assert "temperatures: list[float] = [0.5, 0.7, 1.0, 1.3]  # " in out
+    assert "record_defaults" not in out  # papermill skips the call that starts the parameters cell
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.stem)
@@ -39,6 +45,7 @@ def test_committed_notebooks_follow_the_conventions(nb):
     book = nbformat.read(nb.path, as_version=4)
     code = [c for c in book.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be `parameters`"
+    assert code[0].source.count("record_defaults()") == 1, "parameters cell must record its defaults"
     assert "check_parameters(globals()" in code[1].source, "second code cell must check them"
     assert "output_dir" in nb.parameters and "seed" in nb.parameters and "device" in nb.parameters
     assert any("NBVAL_CHECK_OUTPUT" in c.source for c in code)
@@ -46,6 +53,70 @@ def test_committed_notebooks_follow_the_conventions(nb):
     assert "papermill" not in book.metadata and "widgets" not in book.metadata
     assert all("execution" not in c.metadata and "papermill" not in c.metadata for c in book.cells)
     assert nb.path.stat().st_size < 1_500_000
+
+
+def run_cells(*sources):
+    """Execute cells in one namespace as a kernel does: each cell's source kept in linecache."""
+    ns = {}
+    for i, source in enumerate(sources):
+        name = f"<cell-{i}-{abs(hash(source))}>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        exec(compile(source, name, "exec"), ns)
+    return ns
+
+
+def first_cells(nb):
+    code = [c.source for c in nbformat.read(nb.path, as_version=4).cells if c.cell_type == "code"]
+    return code[0], code[1]
+
+
+def spread_specs(check_source):
+    """The names of the shared specs spread into the check (``**CORPUS``) and its own keys."""
+    call = next(n for n in ast.walk(ast.parse(check_source))
+                if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "check_parameters")
+    spec = call.args[1]
+    return ([v.id for k, v in zip(spec.keys, spec.values) if k is None],
+            [k.value for k in spec.keys if k is not None])
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.stem)
+def test_check_cell_takes_types_from_the_parameters_cell_as_papermill_reads_it(nb):
+    params_cell, check_cell = first_cells(nb)
+    params = run_cells(params_cell, check_cell)["params"]
+    assert list(params) == list(nb.parameters)  # the kernel's parameters are papermill's
+    for name, value in params.items():
+        assert type_name(value) == nb.parameters[name]["type"], name
+    # papermill's injected cell comes between the two: a value of another type is refused
+    with pytest.raises(ParameterError, match=r"^parameter seed=2\.5 is a float, expected an integer ≥ 0$"):
+        run_cells(params_cell, "seed = 2.5\n", check_cell)
+    with pytest.raises(ParameterError, match=r"^unknown parameter 'sede' \(= 3\); did you mean 'seed'\?"):
+        run_cells(params_cell, "sede = 3\n", check_cell)
+    int_param = next(n for n, p in nb.parameters.items() if p["type"] == "int" and n != "seed")
+    with pytest.raises(ParameterError, match=rf"^parameter {int_param}=2\.5 is a float, expected "):
+        run_cells(params_cell, f"{int_param} = 2.5\n", check_cell)
+    whole = [n for n, p in nb.parameters.items() if p["type"] == "float" and float(p["default"]).is_integer()]
+    for name in whole[:1]:  # an int is a fine float, and is converted: dropout = 0 → 0.0
+        value = int(float(nb.parameters[name]["default"]))
+        got = run_cells(params_cell, f"{name} = {value}\n", check_cell)["params"][name]
+        assert type(got) is float and got == value
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.stem)
+def test_shared_specs_are_used_not_restated(nb):
+    params_cell, check_cell = first_cells(nb)
+    spread, own = spread_specs(check_cell)
+    text = int(nb.number) in (3, 4, 5, 6)
+    assert spread[:2] == (["RUN", "CORPUS"] if text else ["RUN"])
+    for group in spread:
+        shared = getattr(runtime, group)
+        assert not set(shared) & set(own), f"{group} restated in the check cell"
+        assert set(shared) <= set(nb.parameters)
+    if text:  # the corpus bounds are CORPUS's: max_len in [1, 10000], level a choice
+        with pytest.raises(ParameterError, match=re.escape("parameter max_len=0 is too small, expected "
+                                                           "an integer in [1, 10000]")):
+            run_cells(params_cell, "max_len = 0\n", check_cell)
+        with pytest.raises(ParameterError, match="parameter level='bpe' is not allowed, expected one of"):
+            run_cells(params_cell, "level = 'bpe'\n", check_cell)
 
 
 @pytest.mark.slow

@@ -197,8 +197,8 @@ def training_speed(
 
     torch.manual_seed(0)
     model = make(length_sorted).to(device)
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=3e-3, eval_every=10**9,
-                      checkpoint_every=10**9, length_sorted=length_sorted)
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=3e-3, eval_every=None,
+                      checkpoint_every=None, length_sorted=length_sorted)
     if warmup > 0:
         fit(model, train, step_loss, replace(cfg, steps=warmup), show_progress=False)
     return fit(model, train, step_loss, cfg, show_progress=False).tokens_per_second

@@ -126,7 +126,8 @@ def cmd_list() -> int:
         print(f"{nb.number}  {nb.stem}  —  {nb.title}")
         for name, p in nb.parameters.items():
             help_ = f"  # {p['help']}" if p.get("help") else ""
-            print(f"      {name} = {p['default']}{help_}")
+            type_ = f": {p['type']}" if p.get("type") else ""
+            print(f"      {name}{type_} = {p['default']}{help_}")
     return 0
 
 

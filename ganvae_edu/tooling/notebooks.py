@@ -1,13 +1,15 @@
 """The notebook sequence: find the notebooks, read their parameters, execute them with papermill.
 
-A notebook is ``notebooks/NN_name.ipynb``. Its first code cell is tagged ``parameters``
-and holds literals only, one per line, each with a ``# help`` comment; the cell after it
-calls `runtime.check_parameters`. Every notebook declares ``output_dir``, where it writes
-``metrics.json``.
+A notebook is ``notebooks/NN_name.ipynb``. Its first code cell is tagged ``parameters``:
+it calls `runtime.record_defaults` and then holds literals only, one per line, each with a
+``# help`` comment; each default's literal gives its parameter's type. The cell after it calls
+`runtime.check_parameters` with the bounds and choices. Every notebook declares
+``output_dir``, where it writes ``metrics.json``.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import re
@@ -58,7 +60,29 @@ def read_notebook(path: Path) -> Notebook:
                 title = m.group(1).strip()
                 break
     params = papermill.inspect_notebook(str(path))
+    for p in params.values():
+        p["type"] = parameter_type(p)
     return Notebook(path, path.stem.split("_", 1)[0], title, params)
+
+
+def parameter_type(parameter: dict[str, Any]) -> str | None:
+    """The type papermill's view of a parameter implies: its annotation, else its default's
+    literal (`runtime.params.type_name`: int, float, list[float], ...); None when neither says."""
+    from ganvae_edu.runtime.params import ParameterError, type_name
+
+    annotation = parameter.get("inferred_type_name")
+    if annotation and annotation != "None":
+        return annotation
+    try:
+        default = ast.literal_eval(parameter.get("default", ""))
+    except (ValueError, SyntaxError):
+        return None
+    if default is None:
+        return None  # its check cell states the type
+    try:
+        return type_name(default)
+    except ParameterError:
+        return None
 
 
 def catalog(directory: Path | None = None) -> list[Notebook]:
