@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ganvae_edu.evaluation.compare import curve_at, load_metrics, position, temperature_curve, temperatures
+from ganvae_edu.runtime import metric_key, model_key
 
 RUN = {
     "lm.bleu.5": 0.60, "lm.self_bleu.5": 0.50, "lm.bleu.2": 0.9,
@@ -20,6 +21,19 @@ def test_curves_come_from_the_prefixed_keys_by_rising_temperature():
     assert temperature_curve(RUN, "lm") == [(0.8, 0.60, 0.70), (1.0, 0.50, 0.60), (1.2, 0.40, 0.50)]
     assert temperature_curve(RUN, "latent") == []  # a null is skipped, not plotted as 0
     assert temperatures(RUN, "absent") == []
+
+
+def test_metric_keys_are_the_names_the_runs_use_and_read_back():
+    assert model_key("lm") == model_key("lm", 1.0) == "lm"
+    assert model_key("vaegan_two_stage", 0.7) == "vaegan_two_stage_t0.7"
+    assert metric_key("lm", "bleu.5", 0.8) == "lm_t0.8.bleu.5"
+    assert metric_key("lm", "bleu.2", 0.85) == "lm_t0.85.bleu.2"
+    assert metric_key("gan", "nll_gen") == "gan.nll_gen" and model_key("lm", 2.0) == "lm_t2"
+    points = ((0.7, 0.9), (1.0, 0.5), (1.3, 0.2))
+    run = {metric_key("two_stage", f"{m}.5", t): v for t, v in points for m in ("bleu", "self_bleu")}
+    run |= {metric_key("two_stage", "bleu.2", t): 0.0 for t, _ in points}
+    assert temperatures(run, "two_stage") == [0.7, 1.0, 1.3]
+    assert temperature_curve(run, "two_stage") == [(0.7, 0.9, 0.9), (1.0, 0.5, 0.5), (1.3, 0.2, 0.2)]
 
 
 def test_interpolation_and_position_against_a_curve():

@@ -54,7 +54,8 @@ def test_sampling_state_scores_samples_under_the_true_grammar_and_builds():
     rows = widgets.sampling_state(model, vocab, 1.0, 0, 1.0, n=5, seed=1, grammar=SceneGrammar())
     again = widgets.sampling_state(model, vocab, 1.0, 0, 1.0, n=5, seed=1, grammar=SceneGrammar())
     assert rows == again and len(rows) == 5  # same seed, same samples
-    assert all(score is not None and score <= 0 for _, score in rows)
+    # an untrained model strings the words at random: none is a sentence the grammar can produce
+    assert all(score == -math.inf for _, score in rows)
     assert isinstance(widgets.sampling_explorer(model, vocab), w.VBox)
 
 
@@ -72,8 +73,13 @@ def test_latent_state_decodes_along_principal_directions_and_builds():
     vocab = Vocabulary.build([["a", "chef", "cuts", "a", "pizza", "."]])
     torch.manual_seed(0)
     model = SentenceVAE(len(vocab), emb=4, hidden=8, latent=2, enc_hidden=4)
-    text, post = widgets.latent_state(model, vocab, centre, directions, stds, [1.0, -1.0], SceneGrammar())
-    assert isinstance(text, str) and (post is None or abs(sum(post.values()) - 1) < 1e-9)
+    # it decodes centre + Σ_i c_i · std_i · direction_i: (0, 0) + 1 · 2 · e₁ − 1 · 3 · e₂ = (2, −3)
+    axes, spread = torch.eye(2), torch.tensor([2.0, 3.0])
+    text, post = widgets.latent_state(model, vocab, torch.zeros(2), axes, spread, [1.0, -1.0], SceneGrammar())
+    at = " ".join(vocab.decode(model.decode(torch.tensor([[2.0, -3.0]]), greedy=True)[0]))
+    opposite, _ = widgets.latent_state(model, vocab, torch.zeros(2), axes, spread, [-1.0, 1.0])
+    assert text == at != opposite
+    assert post is None  # an untrained decoder's words are no sentence of the grammar: no posterior
     assert isinstance(widgets.latent_explorer(model, vocab, mu), w.VBox)
 
 
@@ -86,12 +92,21 @@ def test_combined_state_samples_the_chosen_source_and_interpolation_keeps_the_en
 
     vocab = Vocabulary.build([["a", "chef", "cuts", "a", "pizza", "."]])
     chef = vocab.encode(["a", "chef", "cuts", "a", "pizza", "."], eos=False)
-    samplers = {"fixed": lambda n, g, t: [chef] * n, "empty": lambda n, g, t: [[]] * n}
-    rows = widgets.combined_state(samplers, vocab, "fixed", 1.0, n=3, grammar=SceneGrammar())
+    class Fixed:  # a sentence generator that always says the same thing
+        def __init__(self, ids):
+            self.ids, self.calls = ids, []
+
+        def sample(self, n, *, max_len=40, generator=None, temperature=1.0):
+            self.calls.append((n, max_len, temperature))
+            return [self.ids] * n
+
+    sources = {"fixed": Fixed(chef), "empty": Fixed([])}
+    rows = widgets.combined_state(sources, vocab, "fixed", 0.5, n=3, grammar=SceneGrammar(), max_len=7)
     assert [text for text, _ in rows] == ["a chef cuts a pizza ."] * 3
-    assert all(score < 0 for _, score in rows)  # a sentence the true grammar can produce
+    assert all(-math.inf < score < 0 for _, score in rows)  # a sentence the true grammar can produce
+    assert sources["fixed"].calls == [(3, 7, 0.5)]
     with pytest.raises(ValueError, match="source='prior'"):
-        widgets.combined_state(samplers, vocab, "prior", 1.0)
+        widgets.combined_state(sources, vocab, "prior", 1.0)
     torch.manual_seed(0)
     model = SentenceVAE(len(vocab), emb=4, hidden=8, latent=2, enc_hidden=4).eval()
     z_a, z_b = torch.tensor([3.0, 0.0]), torch.tensor([-3.0, 1.0])
@@ -99,4 +114,4 @@ def test_combined_state_samples_the_chosen_source_and_interpolation_keeps_the_en
     ends = widgets.interpolation_state(model, vocab, torch.stack([z_a, z_b])[0], z_b, steps=2)
     assert len(line) == 4 and line[0] == ends[0] and line[-1] == ends[-1]
     codes = torch.stack([z_a, z_b])
-    assert isinstance(widgets.combined_explorer(samplers, model, vocab, codes), w.VBox)
+    assert isinstance(widgets.combined_explorer({**sources, "vae": model}, model, vocab, codes), w.VBox)

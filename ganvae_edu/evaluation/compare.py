@@ -7,8 +7,9 @@ sits above the MLE model's T = 1 point may still lie *below the MLE model's curv
 a lower temperature is better on both axes at once.
 
 The notebooks write their figures to ``metrics.json`` under ``MODEL.bleu.n`` /
-``MODEL.self_bleu.n`` at T = 1 and ``MODEL_tT.bleu.n`` at the other temperatures; this module
-reads them back into curves and compares a point with a curve. No plotting here.
+``MODEL.self_bleu.n`` at T = 1 and ``MODEL_tT.bleu.n`` at the other temperatures (the names
+`runtime.metric_key` gives); this module reads them back into curves and compares a point with a
+curve. No plotting here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ganvae_edu.runtime import metric_key
 
 # Published rows on COCO captions (../shared/data/README.md): BLEU-2..5, NLL_gen, Self-BLEU-4.
 PUBLISHED_COCO: dict[str, dict[str, float | None]] = {
@@ -50,8 +53,8 @@ def load_metrics(path: str | os.PathLike) -> dict[str, Any]:
 
 def temperatures(metrics: Mapping[str, Any], model: str) -> list[float]:
     """The temperatures at which `model` was scored (1.0 is the plain ``MODEL.`` prefix)."""
-    found = {1.0} if f"{model}.bleu.2" in metrics else set()
-    pattern = re.compile(rf"^{re.escape(model)}_t([0-9.]+)\.bleu\.")
+    found = {1.0} if metric_key(model, "bleu.2") in metrics else set()
+    pattern = re.compile(rf"^{re.escape(model)}_t([0-9.]+)\.bleu\.")  # metric_key's MODEL_tT.bleu.
     for key in metrics:
         m = pattern.match(key)
         if m:
@@ -63,8 +66,8 @@ def temperature_curve(metrics: Mapping[str, Any], model: str, n: int = 5) -> lis
     """[(T, Self-BLEU-n, BLEU-n)] of `model`, by rising temperature (points with a null skipped)."""
     out = []
     for t in temperatures(metrics, model):
-        prefix = model if t == 1.0 else f"{model}_t{t:g}"
-        sb, b = metrics.get(f"{prefix}.self_bleu.{n}"), metrics.get(f"{prefix}.bleu.{n}")
+        sb = metrics.get(metric_key(model, f"self_bleu.{n}", t))
+        b = metrics.get(metric_key(model, f"bleu.{n}", t))
         if isinstance(sb, (int, float)) and isinstance(b, (int, float)):
             out.append((t, float(sb), float(b)))
     return out

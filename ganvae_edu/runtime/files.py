@@ -58,11 +58,23 @@ def write_notebook_atomic(nb: Any, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def model_key(model: str, temperature: float = 1.0) -> str:
+    """The name a model sampled at `temperature` has in metrics.json: ``MODEL`` at T = 1,
+    ``MODEL_tT`` otherwise (T written with ``:g``, e.g. ``lm_t0.7``)."""
+    return model if temperature == 1.0 else f"{model}_t{temperature:g}"
+
+
+def metric_key(model: str, metric: str, temperature: float = 1.0) -> str:
+    """The metrics.json key of `metric` (e.g. ``bleu.4``) of `model` sampled at `temperature`:
+    ``model_key(model, temperature) + "." + metric``, e.g. ``lm_t0.7.bleu.4``."""
+    return f"{model_key(model, temperature)}.{metric}"
+
+
 def write_metrics(metrics: Mapping[str, Any], output_dir: str | os.PathLike) -> Path:
     """Write the notebook's headline figures as ``output_dir/metrics.json``.
 
     The schema every notebook shares: one flat JSON object, keys ``model.metric[.n]``
-    (plus ``seconds``), values numbers, strings, booleans or null. A non-finite float
+    (`metric_key`; plus ``seconds``), values numbers, strings, booleans or null. A non-finite float
     (say a reverse KL of +inf when no sample was good) is written as null.
     """
     flat: dict[str, Any] = {}

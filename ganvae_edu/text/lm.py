@@ -20,9 +20,11 @@ from .sampling import sample_next
 
 class GRULanguageModel(nn.Module):
     def __init__(self, vocab_size: int, emb: int = 64, hidden: int = 128, layers: int = 1,
-                 dropout: float = 0.0, pad_id: int = 0, packed: bool = True) -> None:
+                 dropout: float = 0.0, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2,
+                 packed: bool = True) -> None:
         super().__init__()
-        self.pad_id, self.packed = pad_id, packed  # packed=False: the plain padded computation
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id  # the vocabulary's standard ids
+        self.packed = packed  # packed=False: the plain padded computation
         self.embed = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
         self.rnn = nn.GRU(emb, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
@@ -67,12 +69,15 @@ class GRULanguageModel(nn.Module):
         return self.out(self.drop(out[:, 0])), state
 
     @torch.no_grad()
-    def sample(self, n: int, bos_id: int, eos_id: int, max_len: int = 40,
-               generator: torch.Generator | None = None, temperature: float = 1.0,
-               top_k: int = 0, top_p: float = 1.0) -> list[list[int]]:
-        """n sentences as id lists (without <bos> / <eos>), each at most max_len tokens."""
+    def sample(self, n: int, *, max_len: int = 40, generator: torch.Generator | None = None,
+               temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> list[list[int]]:
+        """n sentences as id lists (without <bos> / <eos>), each at most max_len tokens.
+
+        The call every sentence generator shares (`text.sampling.SentenceGenerator`); the language
+        model also takes top-k and top-p (`sampling.filter_logits`).
+        """
         device = self.out.weight.device
-        token = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
+        token = torch.full((n, 1), self.bos_id, dtype=torch.long, device=device)
         state, done = None, torch.zeros(n, dtype=torch.bool)
         out: list[list[int]] = [[] for _ in range(n)]
         for _ in range(max_len):
@@ -80,7 +85,7 @@ class GRULanguageModel(nn.Module):
             nxt = sample_next(logits[:, -1], generator, temperature, top_k, top_p)
             for i, t in enumerate(nxt.tolist()):
                 if not done[i]:
-                    if t == eos_id:
+                    if t == self.eos_id:
                         done[i] = True
                     else:
                         out[i].append(t)

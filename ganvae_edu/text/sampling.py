@@ -4,12 +4,27 @@ p_T(w) ∝ exp(logit_w / T): T < 1 sharpens (quality up, diversity down), T > 1 
 top-k keeps the k most likely tokens; top-p keeps the smallest set of most likely tokens whose
 probability reaches p (Holtzman et al. 2020). What is dropped gets probability 0, the rest is
 renormalised.
+
+Every model that generates sentences (`GRULanguageModel`, `SentenceVAE`, `TwoStageVAEGAN`) is a
+`SentenceGenerator`: `model.sample(n, max_len=…, generator=…, temperature=…)` gives n id lists
+without <bos> / <eos>; the model knows its own <bos> and <eos> ids.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import Tensor
+
+
+class SentenceGenerator(Protocol):
+    """What the notebooks and explorers sample from: anything with this `sample`."""
+
+    def sample(self, n: int, *, max_len: int = 40, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> list[list[int]]:
+        """n sentences as id lists (without <bos> / <eos>), each at most max_len tokens."""
+        ...
 
 
 def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> Tensor:

@@ -78,7 +78,24 @@ class SentenceVAE(nn.Module):
         h = torch.cat(finals, -1)
         return self.to_mu(h), self.to_logvar(h)
 
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """The parameters of q(z|x) alone: both encoder GRUs and the μ, log σ² heads.
+
+        The word embedding is shared by encoder and decoder, so it is in neither list.
+        """
+        return [p for m in (self.enc_fwd, self.enc_bwd, self.to_mu, self.to_logvar) for p in m.parameters()]
+
     # -- decoder -------------------------------------------------------------------------------
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The parameters of p(x|z) alone: z → initial state, the decoder GRU, the output layer
+        (the shared word embedding excluded, as in `encoder_parameters`)."""
+        return [p for m in (self.z_to_h, self.decoder, self.out) for p in m.parameters()]
+
+    def teacher_forced_logits(self, inputs: Tensor, z: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Next-token logits (B, T, V) given codes z (B, latent), the decoder reading `inputs`
+        (B, T: <bos> w_1 … w_n, padded) instead of its own samples; `lengths` skips the padding."""
+        return self._decode(inputs, z, lengths)[0]
+
     def _decode(self, inputs: Tensor, z: Tensor, lengths: Tensor | None = None,
                 state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x = torch.cat([self.drop(self.embed(inputs)), z[:, None, :].expand(-1, inputs.shape[1], -1)], -1)
@@ -102,7 +119,7 @@ class SentenceVAE(nn.Module):
         """log p(x | z) per sentence (B,), <eos> included; `dropout` is word dropout on the inputs."""
         inputs, targets = batch[:, :-1], batch[:, 1:]
         inputs = word_dropout(inputs, dropout, self.unk_id, self.pad_id, self.bos_id, generator)
-        logits, _ = self._decode(inputs, z, lengths - 1)
+        logits = self.teacher_forced_logits(inputs, z, lengths - 1)
         nll = nn.functional.cross_entropy(logits.transpose(1, 2), targets, ignore_index=self.pad_id,
                                           reduction="none")
         return -nll.sum(1)
@@ -151,9 +168,9 @@ class SentenceVAE(nn.Module):
             token = nxt[:, None]
         return out
 
-    def sample(self, n: int, bos_id: int | None = None, eos_id: int | None = None, max_len: int = 40,
-               generator: torch.Generator | None = None, temperature: float = 1.0, **_) -> list[list[int]]:
-        """n sentences from the prior: z ~ N(0, I), then decode (same call as the language model's)."""
+    def sample(self, n: int, *, max_len: int = 40, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> list[list[int]]:
+        """n sentences from the prior: z ~ N(0, I), then decode (`sampling.SentenceGenerator`)."""
         z = torch.randn(n, self.latent, generator=generator).to(self.out.weight.device)
         return self.decode(z, max_len, generator, temperature)
 

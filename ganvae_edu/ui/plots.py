@@ -76,18 +76,6 @@ def snapshots_row(snapshots: Sequence[tuple[int, Tensor]], mix: Mixture, label: 
     return fig
 
 
-def loss_curves(history: Sequence[dict[str, float]], title: str = "") -> Figure:
-    fig, ax = figure(width=5)
-    steps = [h["step"] for h in history]
-    ax.plot(steps, [h["d_loss"] for h in history], label="D loss")
-    ax.plot(steps, [h["g_loss"] for h in history], label="G loss")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 def lm_curves(history: Sequence[dict[str, float]], floor: float | None = None, title: str = "") -> Figure:
     """Training and validation NLL per token over steps, with the true entropy as a floor."""
     fig, ax = figure(width=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -10,6 +11,9 @@ from torch import Tensor
 from ganvae_edu.formulas import gan
 from ganvae_edu.formulas.linear_gaussian import LinearGaussian
 from ganvae_edu.vector import toy
+
+if TYPE_CHECKING:
+    from ganvae_edu.text.sampling import SentenceGenerator
 
 GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
 
@@ -150,14 +154,22 @@ def sampling_state(
     from ganvae_edu.text.tokenize import detokenize
 
     g = torch.Generator().manual_seed(seed)
-    ids = model.sample(n, vocab.bos_id, vocab.eos_id, generator=g, temperature=temperature,
-                       top_k=top_k, top_p=top_p)
+    ids = model.sample(n, generator=g, temperature=temperature, top_k=top_k, top_p=top_p)
     out = []
     for row in ids:
         tokens = vocab.decode(row)
         score = grammar.log_prob(tokens) / (len(tokens) + 1) if grammar is not None else None
         out.append((detokenize(tokens, level), score))
     return out
+
+
+def _show_sentences(out, rows: Sequence[tuple[str, float | None]]) -> None:
+    """Replace what `out` shows by one sentence a line, with its true log p per token when known."""
+    with out:
+        out.clear_output(wait=True)
+        for text, score in rows:
+            tail = "" if score is None else f"   [true log p / token: {score:.2f}]"
+            print(text + tail)
 
 
 def sampling_explorer(model, vocab, grammar=None, level: str = "word", n: int = 6):
@@ -167,12 +179,7 @@ def sampling_explorer(model, vocab, grammar=None, level: str = "word", n: int = 
     out = w.Output()
 
     def draw(temperature: float, top_k: int, top_p: float, seed: int) -> None:
-        rows = sampling_state(model, vocab, temperature, top_k, top_p, n, seed, grammar, level)
-        with out:
-            out.clear_output(wait=True)
-            for text, score in rows:
-                tail = "" if score is None else f"   [true log p / token: {score:.2f}]"
-                print(text + tail)
+        _show_sentences(out, sampling_state(model, vocab, temperature, top_k, top_p, n, seed, grammar, level))
 
     controls = {
         "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
@@ -229,19 +236,18 @@ def latent_explorer(model, vocab, mu: Tensor, grammar=None, k: int = 3):
     return w.VBox([w.HBox(list(sliders.values())), out])
 
 
-Sampler = Callable[[int, torch.Generator, float], list[list[int]]]  # (n, generator, temperature) → ids
-
-
-def combined_state(samplers: dict[str, Sampler], vocab, source: str, temperature: float, n: int = 5,
-                   seed: int = 0, grammar=None, level: str = "word") -> list[tuple[str, float | None]]:
-    """n sentences from `samplers[source]` (e.g. the VAE-GAN's prior or its latent GAN) at a
-    temperature, each with its true log-probability per token when `grammar` is known."""
+def combined_state(sources: dict[str, SentenceGenerator], vocab, source: str, temperature: float,
+                   n: int = 5, seed: int = 0, grammar=None, level: str = "word",
+                   max_len: int = 40) -> list[tuple[str, float | None]]:
+    """n sentences from the model `sources[source]` (e.g. the VAE-GAN, or the VAE with its latent
+    GAN) at a temperature, each with its true log-probability per token when `grammar` is known."""
     from ganvae_edu.text.tokenize import detokenize
 
-    if source not in samplers:
-        raise ValueError(f"source={source!r}: choose one of {', '.join(samplers)}")
+    if source not in sources:
+        raise ValueError(f"source={source!r}: choose one of {', '.join(sources)}")
     out = []
-    for row in samplers[source](n, torch.Generator().manual_seed(seed), temperature):
+    g = torch.Generator().manual_seed(seed)
+    for row in sources[source].sample(n, max_len=max_len, generator=g, temperature=temperature):
         tokens = vocab.decode(row)
         score = grammar.log_prob(tokens) / (len(tokens) + 1) if grammar is not None else None
         out.append((detokenize(tokens, level), score))
@@ -258,20 +264,16 @@ def interpolation_state(model, vocab, z_a: Tensor, z_b: Tensor, steps: int = 5,
     return [detokenize(vocab.decode(ids), level) for ids in model.decode(z, greedy=True)]
 
 
-def combined_explorer(samplers: dict[str, Sampler], model, vocab, codes: Tensor, grammar=None,
-                      level: str = "word", n: int = 5):
-    """Sample from a chosen source at a temperature; interpolate between two sentences' codes."""
+def combined_explorer(sources: dict[str, SentenceGenerator], model, vocab, codes: Tensor, grammar=None,
+                      level: str = "word", n: int = 5, max_len: int = 40):
+    """Sample from a chosen model at a temperature; interpolate between two sentences' codes."""
     import ipywidgets as w
 
     out, line = w.Output(), w.Output()
 
     def draw(source: str, temperature: float, seed: int) -> None:
-        rows = combined_state(samplers, vocab, source, temperature, n, seed, grammar, level)
-        with out:
-            out.clear_output(wait=True)
-            for text, score in rows:
-                tail = "" if score is None else f"   [true log p / token: {score:.2f}]"
-                print(text + tail)
+        _show_sentences(out, combined_state(sources, vocab, source, temperature, n, seed, grammar, level,
+                                            max_len))
 
     def draw_line(a: int, b: int, steps: int) -> None:
         with line:
@@ -280,7 +282,7 @@ def combined_explorer(samplers: dict[str, Sampler], model, vocab, codes: Tensor,
                 print(text)
 
     controls = {
-        "source": w.Dropdown(options=list(samplers), description="codes from"),
+        "source": w.Dropdown(options=list(sources), description="codes from"),
         "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
         "seed": w.IntSlider(value=0, min=0, max=100, description="seed"),
     }
