@@ -1,6 +1,8 @@
 # ganvae-edu: one virtual environment in .venv, made on first use.
 #   make run    execute the whole notebook sequence on its defaults, print each one's figures
 #   make test   lint, unit tests, nbval over the notebooks, real papermill runs
+#   make test-fast  lint and the unit tests only: no nbval, no notebook or papermill run, no test
+#               marked slow (long trainings, the smoke benchmark); under 3 minutes on 2 cores
 #   make lab    open the notebooks in JupyterLab
 #   make bench  time this machine: notebooks, training tokens/s, BLEU (benchmarks/results/bench.json)
 # GPU users: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
@@ -14,7 +16,7 @@ export MPLBACKEND := agg
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup run test lint lab bench student refresh clean
+.PHONY: setup run test test-fast lint lab bench student refresh clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +34,12 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Only tests/ (not notebooks/, so nbval collects nothing) and not the tests marked slow. One
+# torch thread unless OMP_NUM_THREADS says otherwise: the tests' small matrices run several
+# times faster on one thread than on two when the cores are shared with anything else.
+test-fast: lint
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest tests -m "not slow"
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

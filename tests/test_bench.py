@@ -32,6 +32,7 @@ def smoke(tmp_path_factory):
     return code, json.loads(out.read_text()), printed.getvalue()
 
 
+@pytest.mark.slow  # the smoke benchmark itself: 4 trainings and BLEU, about 35 s
 def test_smoke_bench_writes_every_figure_and_prints_a_table(smoke):
     code, report, printed = smoke
     assert code == 0
@@ -69,6 +70,7 @@ def test_smoke_bench_writes_every_figure_and_prints_a_table(smoke):
         assert report["gpu"] is None and "no GPU found" in printed
 
 
+@pytest.mark.slow  # shares the smoke benchmark's run
 def test_smoke_bench_package_bleu_equals_nltk_on_the_timed_hypotheses(smoke):
     nltk = smoke[1]["bleu"]["nltk"]
     assert nltk["equal"] and nltk["max_abs_difference"] < 1e-9
@@ -96,6 +98,7 @@ def test_bleu_speed_agrees_with_nltk_called_here_hypothesis_by_hypothesis():
             assert bleu([hyps[i]], refs, (n,))[n] == pytest.approx(timed, abs=1e-12)
 
 
+@pytest.mark.slow  # trains, and runs a notebook through papermill
 def test_a_missing_data_folder_falls_back_to_scenes_and_notebooks_are_timed(tmp_path, capsys):
     missing = tmp_path / "no_such_corpus"
     out = tmp_path / "bench.json"

@@ -120,6 +120,7 @@ def test_unknown_parameter_is_refused_before_anything_runs(tmp_path, capsys):
 # --------------------------------------------------------------------------- real runs
 
 
+@pytest.mark.slow  # four papermill runs
 def test_a_2x2_sweep_with_two_jobs_tabulates_every_run(tmp_path, capsys):
     (tmp_path / "base.yaml").write_text("offset: 100.0\n")
     out = tmp_path / "out"
@@ -140,6 +141,7 @@ def test_a_2x2_sweep_with_two_jobs_tabulates_every_run(tmp_path, capsys):
     assert (out / "tiny_sweep" / "sweep.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # the CLI in a subprocess, two papermill runs
 def test_a_failing_run_is_reported_the_others_complete_and_the_status_is_1(tmp_path):
     out = tmp_path / "out"
     res = ganvae("sweep", TINY, "-p", "fail", "True,False", "-p", "a", "3", "--output-dir", str(out))
@@ -155,6 +157,7 @@ def test_a_failing_run_is_reported_the_others_complete_and_the_status_is_1(tmp_p
     assert not (out / "tiny_sweep" / "fail=True,a=3" / "params.json").exists()
 
 
+@pytest.mark.slow  # three sweeps through papermill
 def test_a_rerun_skips_complete_runs_and_reruns_one_whose_metrics_are_gone(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["sweep", TINY, "-p", "a", "1,2", "--output-dir", str(out)]
@@ -183,14 +186,20 @@ def test_parallel_runs_share_the_cores_and_the_environment_is_restored(monkeypat
     from ganvae_edu.tooling.sweep import share_cores
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
     messages = []
-    restore = share_cores(2, messages.append)
-    assert os.environ["OMP_NUM_THREADS"] == str(max(1, (os.cpu_count() or 1) // 2))
+    restore = share_cores(3, messages.append)
+    assert os.environ["OMP_NUM_THREADS"] == "2"  # 8 cores, 3 jobs: 2 threads each
     assert "OMP_NUM_THREADS" in messages[0]
+    restore()
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: at least one thread each
+    restore = share_cores(2, messages.append)
+    assert os.environ["OMP_NUM_THREADS"] == "1"
     restore()
     assert "OMP_NUM_THREADS" not in os.environ
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
     share_cores(2, messages.append)()
     assert os.environ["OMP_NUM_THREADS"] == "3"
     share_cores(1, messages.append)()  # one job: nothing to share
-    assert len(messages) == 1
+    assert len(messages) == 2

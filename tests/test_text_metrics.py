@@ -1,7 +1,11 @@
-"""BLEU / Self-BLEU equal NLTK's sentence_bleu (Texygen's definition) exactly, and are fast."""
+"""BLEU / Self-BLEU equal NLTK's sentence_bleu (Texygen's definition) exactly.
+
+How fast they are is measured, not asserted, by the benchmark: benchmarks/bleu_speed.py and
+`ganvae-edu bench` (ganvae_edu.tooling.bench.bleu_speed) time BLEU-2..5 of all 10,000 COCO
+training captions against the 10,000 test captions, and their Self-BLEU.
+"""
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -67,8 +71,9 @@ def test_bad_input_is_refused():
         self_bleu([["a"]])
 
 
+@pytest.mark.slow  # NLTK scores each hypothesis against all 10,000 references: about 25 s
 @needs_coco
-def test_bleu_equals_nltk_on_coco_samples_and_is_fast():
+def test_bleu_equals_nltk_on_coco_samples():
     train, test = coco("train.txt"), coco("test.txt")
     rng = random.Random(0)
     hyps = rng.sample(train, 25)
@@ -76,8 +81,10 @@ def test_bleu_equals_nltk_on_coco_samples_and_is_fast():
     for n in (2, 5):
         expected = sum(nltk_bleu(h, test, n) for h in hyps) / len(hyps)
         assert abs(ours[n] - expected) < 1e-9
-    t0 = time.perf_counter()
+
+
+@needs_coco
+def test_real_captions_score_about_073_bleu2_against_real_captions():
+    train, test = coco("train.txt"), coco("test.txt")
     full = bleu(train, test)  # 10,000 hypotheses x 10,000 references, n = 2..5
-    self_bleu(train[:2000])
-    assert time.perf_counter() - t0 < 30
     assert 0.5 < full[2] < 0.9  # real captions score about .73 BLEU-2 against real captions
