@@ -14,8 +14,8 @@ What the loop owns, once for all models:
   weights of the last good step;
 * the history (one ``dict`` per recorded step), evaluation cadence and the progress bar;
 * atomic, weights-only checkpoints (modules, optimisers, the step's generator, torch's global
-  generator, history and the step's own carried state) and **exact resume**: a run resumed from its
-  last checkpoint continues bit for bit as if it had never stopped.
+  generators, CPU and CUDA, history and the step's own carried state) and **exact resume**: a
+  run resumed from its last checkpoint continues bit for bit as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -257,6 +257,8 @@ def _snapshot(k, config, modules, optimizers, loop, result) -> dict[str, Any]:
         "modules": {n: m.state_dict() for n, m in modules.items()},
         "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
         "rng": loop.rng.get_state(), "torch_rng": torch.get_rng_state(),
+        # CUDA's generators too (dropout on a GPU draws from them), when CUDA is in use
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
     }
 
 
@@ -275,6 +277,8 @@ def _resume(path, config, modules, optimizers, loop, result) -> int:
         o.load_state_dict(saved["optimizers"][n])
     loop.rng.set_state(saved["rng"].cpu())
     torch.set_rng_state(saved["torch_rng"].cpu())
+    if saved.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in saved["cuda_rng"]])
     loop.state.clear()
     loop.state.update(saved["state"])
     result.history = list(saved["history"])
