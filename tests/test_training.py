@@ -50,16 +50,21 @@ def test_a_nan_in_the_second_players_loss_puts_the_first_player_back():
     x = torch.ones(4, 2)
 
     def step(s):
-        s.update("a", a(x).pow(2).mean())  # a moves …
+        torch.randn(3, generator=s.rng)  # the step draws …
+        s.state["count"] = s.state.get("count", 0) + 1  # … changes what it carries …
+        s.update("a", a(x).pow(2).mean())  # … a moves …
         s.update("b", b(x).mean() * float("nan"))  # … then b's loss is NaN
         return {}
 
-    opts = {"a": torch.optim.SGD(a.parameters(), lr=0.5), "b": torch.optim.SGD(b.parameters(), lr=0.5)}
+    opts = {"a": torch.optim.Adam(a.parameters(), lr=0.5), "b": torch.optim.Adam(b.parameters(), lr=0.5)}
+    rng = torch.Generator().manual_seed(0)
+    rng_before = rng.get_state()
     expected = r"^toy b loss became nan at step 1; the weights of step 0 are kept"
     with pytest.raises(TrainingDiverged, match=expected):
-        run(step, steps=3, optimizers=opts, modules={}, rng=torch.Generator(), name="toy",
-            show_progress=False)
+        run(step, steps=3, optimizers=opts, modules={}, rng=rng, name="toy", show_progress=False)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), before))
+    assert opts["a"].state_dict()["state"] == {}  # Adam's moments as before the step: none yet
+    assert torch.equal(rng.get_state(), rng_before)
 
 
 def test_an_infinite_gradient_norm_is_refused_before_the_step_when_clipping():

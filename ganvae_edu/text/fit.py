@@ -82,5 +82,5 @@ def fit(
         checkpoint=checkpoint if checkpoint is None or isinstance(checkpoint, Checkpoint)
         else Checkpoint(checkpoint, cfg.checkpoint_every or cfg.steps),
         config={**asdict(cfg), **(settings or {})}, name=desc,
-        hint=f"Lower lr={cfg.lr} or clip={cfg.clip} and resume", show_progress=show_progress,
+        hint=f"Lower lr={cfg.lr} or clip={cfg.clip} and start afresh", show_progress=show_progress,
     )

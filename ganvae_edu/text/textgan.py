@@ -83,7 +83,7 @@ def soft_generate(lm: GRULanguageModel, n: int, bos_id: int, eos_id: int, max_le
 
 
 def text_gan_step(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
-                  cfg: TextGANConfig, bos_id: int = 1, eos_id: int = 2):
+                  cfg: TextGANConfig):
     """The step of one batch: D on real against generated sentences, then the generator's update.
 
     "reinforce": sample whole sentences, reward r = D(x) against a moving-average baseline, and
@@ -94,6 +94,7 @@ def text_gan_step(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator, tr
     if variant not in ("reinforce", "gumbel"):
         raise ValueError(f"variant={variant!r}: use 'reinforce' or 'gumbel'")
     device = lm.out.weight.device
+    bos_id, eos_id = lm.bos_id, lm.eos_id
 
     def step(s: Step) -> dict[str, float | Tensor]:
         idx = torch.randint(len(train), (cfg.batch_size,), generator=s.rng).tolist()
@@ -152,7 +153,10 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
     generator in eval mode; what it returns is merged into that step's record (e.g. BLEU and
     Self-BLEU over time). Gradient norms are clipped to 5.
     """
-    step = text_gan_step(variant, lm, disc, train, cfg, bos_id, eos_id)
+    if (bos_id, eos_id) != (lm.bos_id, lm.eos_id):
+        raise ValueError(f"bos_id={bos_id}, eos_id={eos_id} differ from the language model's "
+                         f"({lm.bos_id}, {lm.eos_id}); build the model with the vocabulary's ids")
+    step = text_gan_step(variant, lm, disc, train, cfg)
 
     def evaluate(k: int) -> dict[str, float]:
         lm.eval()

@@ -20,6 +20,7 @@ What the loop owns, once for all models:
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -79,13 +80,18 @@ class Step:
         self.number = number
         self.rng: torch.Generator = loop.rng
         self.state: dict[str, Any] = loop.state  # carried across steps and checkpointed
-        self._undo: list[tuple[list[Tensor], list[Tensor]]] = []
+        # what a divergence puts back: the state and generators as this step found them, and
+        # (filled as players move) their weights and optimiser states
+        self._before = ({k: copy.copy(v) for k, v in loop.state.items()}, loop.rng.get_state(),
+                        torch.get_rng_state())
+        self._undo: list[tuple[torch.optim.Optimizer, list[Tensor], dict]] = []
 
     def update(self, players: str | Sequence[str], loss: Tensor) -> None:
         """One optimiser step of `players` (one name, or several moved by the same loss) on `loss`.
 
         Refused with `TrainingDiverged` when the loss (or the clipped gradient norm) is NaN/inf;
-        the players already updated in this step are then put back as they were.
+        the players already updated in this step are then put back as they were (weights and
+        optimiser state), and so are the step's carried state and the generators.
         """
         names = [players] if isinstance(players, str) else list(players)
         self._guard(loss, " and ".join(names))
@@ -147,17 +153,24 @@ class Step:
                 f"are kept.{hint}")
 
     def _remember(self, opt: torch.optim.Optimizer) -> None:
-        # A step with several players may fail after the first has moved: keep what it moved.
+        # A step with several players may fail after the first has moved: keep what it moves.
         if len(self._loop.optimizers) > 1:
-            params = _params(opt)
-            self._undo.append((params, [p.detach().clone() for p in params]))
+            weights = [p.detach().clone() for p in _params(opt)]
+            self._undo.append((opt, weights, copy.deepcopy(opt.state_dict())))
 
     def _rollback(self) -> None:
+        """Put the run back as it was after the last good step: weights, optimisers, state, generators."""
         with torch.no_grad():
-            for params, saved in self._undo:
-                for p, s in zip(params, saved):
-                    p.copy_(s)
+            for opt, weights, opt_state in reversed(self._undo):
+                for p, w in zip(_params(opt), weights):
+                    p.copy_(w)
+                opt.load_state_dict(opt_state)
         self._undo.clear()
+        state, rng, torch_rng = self._before
+        self._loop.state.clear()
+        self._loop.state.update(state)
+        self._loop.rng.set_state(rng)
+        torch.set_rng_state(torch_rng)
 
 
 def _params(opt: torch.optim.Optimizer) -> list[Tensor]:
@@ -263,8 +276,8 @@ def _snapshot(k, config, modules, optimizers, loop, result) -> dict[str, Any]:
 
 
 def _resume(path, config, modules, optimizers, loop, result) -> int:
-    device = next((p.device for m in modules.values() for p in m.parameters()), torch.device("cpu"))
-    saved = load_checkpoint(path, map_location=device)
+    # on the CPU: load_state_dict puts weights and optimiser state where the parameters are
+    saved = load_checkpoint(path, map_location="cpu")
     if "modules" not in saved:
         raise ValueError(f"checkpoint {path} was written by an older ganvae-edu and cannot be resumed; "
                          "delete it to start afresh")
@@ -275,10 +288,11 @@ def _resume(path, config, modules, optimizers, loop, result) -> int:
         m.load_state_dict(saved["modules"][n])
     for n, o in optimizers.items():
         o.load_state_dict(saved["optimizers"][n])
-    loop.rng.set_state(saved["rng"].cpu())
-    torch.set_rng_state(saved["torch_rng"].cpu())
-    if saved.get("cuda_rng") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in saved["cuda_rng"]])
+    loop.rng.set_state(saved["rng"])
+    torch.set_rng_state(saved["torch_rng"])
+    if torch.cuda.is_available():  # as many GPUs as both the run and this machine have
+        for i, s in enumerate(saved.get("cuda_rng", [])[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(s, i)
     loop.state.clear()
     loop.state.update(saved["state"])
     result.history = list(saved["history"])
