@@ -2,7 +2,6 @@
 
 import ast
 import json
-import linecache
 import re
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from kernel_cells import run_cells
 from papermill.exceptions import PapermillExecutionError
 
 from ganvae_edu import runtime
@@ -55,14 +55,6 @@ def test_committed_notebooks_follow_the_conventions(nb):
     assert nb.path.stat().st_size < 1_500_000
 
 
-def run_cells(*sources):
-    """Execute cells in one namespace as a kernel does: each cell's source kept in linecache."""
-    ns = {}
-    for i, source in enumerate(sources):
-        name = f"<cell-{i}-{abs(hash(source))}>"
-        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-        exec(compile(source, name, "exec"), ns)
-    return ns
 
 
 def first_cells(nb):

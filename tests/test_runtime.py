@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import linecache
 import os
 import re
 import signal
@@ -12,6 +11,7 @@ import textwrap
 
 import pytest
 import torch
+from kernel_cells import run_cells
 
 from ganvae_edu.runtime import (
     CORPUS,
@@ -161,14 +161,6 @@ params = check_parameters(globals(), {"seed": Param(min=0), "every": Param(type=
 """
 
 
-def run_cells(*cells):
-    """Execute cells in one namespace as IPython does: each cell's source kept in linecache."""
-    ns = {}
-    for i, source in enumerate(cells):
-        name = f"<cell-{i}-{abs(hash(source))}>"
-        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-        exec(compile(source, name, "exec"), ns)
-    return ns
 
 
 def test_defaults_survive_papermills_injected_cell():
