@@ -155,16 +155,23 @@ class Step:
     def _remember(self, opt: torch.optim.Optimizer) -> None:
         # A step with several players may fail after the first has moved: keep what it moves.
         if len(self._loop.optimizers) > 1:
-            weights = [p.detach().clone() for p in _params(opt)]
-            self._undo.append((opt, weights, copy.deepcopy(opt.state_dict())))
+            params = _params(opt)
+            with torch.no_grad():
+                weights = [p.clone() for p in params]
+                moments = [{k: v.clone() if isinstance(v, Tensor) else v for k, v in opt.state[p].items()}
+                           for p in params]
+            self._undo.append((opt, weights, moments))
 
     def _rollback(self) -> None:
         """Put the run back as it was after the last good step: weights, optimisers, state, generators."""
         with torch.no_grad():
-            for opt, weights, opt_state in reversed(self._undo):
-                for p, w in zip(_params(opt), weights):
+            for opt, weights, moments in reversed(self._undo):
+                for p, w, m in zip(_params(opt), weights, moments):
                     p.copy_(w)
-                opt.load_state_dict(opt_state)
+                    if m:
+                        opt.state[p] = m
+                    else:
+                        opt.state.pop(p, None)
         self._undo.clear()
         state, rng, torch_rng = self._before
         self._loop.state.clear()
