@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganvae_edu.training import Checkpoint, TrainingDiverged, load_checkpoint, run, save_checkpoint
+from ganvae_edu.training import (
+    Checkpoint,
+    CheckpointError,
+    TrainingDiverged,
+    load_checkpoint,
+    run,
+    save_checkpoint,
+)
 
 ROOT = str(Path(__file__).resolve().parents[1])
 KILL_AT = 20
@@ -95,10 +102,11 @@ def test_resume_is_refused_for_other_settings_and_for_old_checkpoints(tmp_path):
 
     go({"lr": 0.1})
     assert load_checkpoint(tmp_path / "c.pt")["step"] == 2
-    with pytest.raises(ValueError, match="was written with {'lr': 0.1}, not {'lr': 0.2}; delete it"):
+    with pytest.raises(CheckpointError,
+                       match=r"was written with other settings \(its lr=0.1; this run's lr=0.2\); delete it"):
         go({"lr": 0.2})
     save_checkpoint(tmp_path / "c.pt", model={}, step=1, config={"lr": 0.1})  # the format before the loop
-    with pytest.raises(ValueError, match="older ganvae-edu"):
+    with pytest.raises(CheckpointError, match="older ganvae-edu"):
         go({"lr": 0.1})
 
 
@@ -106,8 +114,10 @@ def test_checkpoint_round_trip_is_weights_only(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", model={"w": torch.ones(2)}, step=3, history=[{"a": 1.0}])
     assert load_checkpoint(path)["step"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary left behind
-    torch.save({"f": print}, tmp_path / "evil.pt")  # pickled code is refused
-    with pytest.raises(Exception, match="[Ww]eights only"):
+    torch.save({"f": print}, tmp_path / "evil.pt")  # pickled code is refused, in one line
+    with pytest.raises(CheckpointError, match=r"evil\.pt cannot be read \(not a ganvae-edu checkpoint: it "
+                       r"holds code, and checkpoints are loaded as weights only\); delete it to "
+                       r"start afresh$"):
         load_checkpoint(tmp_path / "evil.pt")
 
 

@@ -1,7 +1,9 @@
 """Training a text model on batches of sentences: `fit` runs the one loop of `ganvae_edu.training`.
 
 The model supplies its loss on one padded batch (`StepLoss`); `fit` draws each step's batch from a
-seeded generator (checkpointed with the rest by the loop, so a resumed run continues exactly).
+seeded generator (checkpointed with the rest by the loop, so a resumed run continues exactly). A
+checkpoint carries a digest of the token ids (training and validation), so a resume on another
+corpus, tokenizer level or vocabulary is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ganvae_edu.training.loop import Checkpoint, Step, TrainResult, run
+from ganvae_edu.training.loop import Checkpoint, Step, TrainResult, data_digest, run
 
 from .batches import length_batches, pad
 
@@ -46,12 +48,14 @@ def fit(
     show_progress: bool = True,
     desc: str = "train",
     settings: dict | None = None,
+    valid: Sequence[Sequence[int]] | None = None,
 ) -> TrainResult:
     """Adam on `step_loss` over batches of `train` (length-sorted by default); resumes from `checkpoint`.
 
-    A checkpoint holds the settings (`cfg` plus `settings`, e.g. a VAE's KL schedule); resuming
-    with other settings is refused. `evaluate(model)` runs every `cfg.eval_every` steps and at the
-    end, in eval mode.
+    A checkpoint holds the settings (`cfg` plus `settings`, e.g. a VAE's KL schedule), the
+    model's parameter shapes and a digest of `train` and `valid` (the sentences `evaluate`
+    scores, if any); resuming with other settings, another model size or other data is refused.
+    `evaluate(model)` runs every `cfg.eval_every` steps and at the end, in eval mode.
     """
     device = next(model.parameters()).device
     batches = length_batches(train, cfg.batch_size)
@@ -81,6 +85,7 @@ def fit(
         eval_every=cfg.eval_every,
         checkpoint=checkpoint if checkpoint is None or isinstance(checkpoint, Checkpoint)
         else Checkpoint(checkpoint, cfg.checkpoint_every or cfg.steps),
-        config={**asdict(cfg), **(settings or {})}, name=desc,
+        config={**asdict(cfg), **(settings or {})},
+        fingerprint={"data": data_digest(train, valid)} if checkpoint is not None else None, name=desc,
         hint=f"Lower lr={cfg.lr} or clip={cfg.clip} and start afresh", show_progress=show_progress,
     )

@@ -112,4 +112,4 @@ def train_lm(
 ) -> TrainResult:
     """MLE training of a language model with `fit`; records validation NLL per token."""
     evaluate = (lambda m: {"valid_nll": evaluate_nll(m, valid)}) if valid is not None else None
-    return fit(model, train, lm_step_loss, cfg, evaluate, checkpoint, show_progress, desc="LM")
+    return fit(model, train, lm_step_loss, cfg, evaluate, checkpoint, show_progress, desc="LM", valid=valid)

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ganvae_edu.formulas import discrete, gan
-from ganvae_edu.training import Step, TrainResult, run
+from ganvae_edu.training import Step, TrainResult, data_digest, run
 
 from .batches import pad
 from .discriminator import CNNDiscriminator
@@ -169,6 +169,7 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
         modules={"generator": lm, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
         clip=5.0, evaluate=evaluate if on_eval is not None and eval_every else None,
         eval_every=eval_every or None, checkpoint=checkpoint, config={"variant": variant, **asdict(cfg)},
+        fingerprint={"data": data_digest(train)} if checkpoint is not None else None,
         name=f"{variant} GAN", hint=f"Lower g_lr={cfg.g_lr} / d_lr={cfg.d_lr} and rerun",
         show_progress=show_progress,
     )

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import combined, gan, vae
-from ganvae_edu.training import Step, TrainResult, run
+from ganvae_edu.training import Step, TrainResult, data_digest, run
 from ganvae_edu.vector.latent_gan import CodeGenerator, LatentGANConfig, train_latent_gan
 
 from .batches import pad
@@ -143,7 +143,8 @@ def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequ
                     "encoder/decoder": torch.optim.Adam(model.parameters(), lr=cfg.lr)},
         modules={"vae": model, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
         clip=5.0, evaluate=evaluate if on_eval is not None and eval_every else None,
-        eval_every=eval_every or None, checkpoint=checkpoint, config=asdict(cfg), name="VAE-GAN",
+        eval_every=eval_every or None, checkpoint=checkpoint, config=asdict(cfg),
+        fingerprint={"data": data_digest(train)} if checkpoint is not None else None, name="VAE-GAN",
         hint=f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or adv_weight={cfg.adv_weight} and rerun",
         show_progress=show_progress,
     )

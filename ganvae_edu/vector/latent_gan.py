@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import gan
-from ganvae_edu.training import Step, TrainResult, run
+from ganvae_edu.training import Step, TrainResult, data_digest, run
 
 from .nets import mlp
 
@@ -93,5 +93,6 @@ def train_latent_gan(codes: Tensor, cfg: LatentGANConfig, show_progress: bool = 
                optimizers={"discriminator": opt_d, "generator": opt_g},
                modules={"generator": g, "discriminator": d}, rng=rng, lr_decay=cfg.lr_decay,
                record_every=max(1, cfg.steps // 50), checkpoint=checkpoint, config=asdict(cfg),
+               fingerprint={"data": data_digest(codes)} if checkpoint is not None else None,
                name="latent GAN", hint=f"Lower lr={cfg.lr}", show_progress=show_progress)
     return LatentGANResult(**vars(run_), generator=g)

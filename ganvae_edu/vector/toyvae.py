@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ganvae_edu.formulas import vae
 from ganvae_edu.runtime import resolve_device
-from ganvae_edu.training import Step, TrainResult, run
+from ganvae_edu.training import Step, TrainResult, data_digest, run
 
 from .nets import mlp
 
@@ -116,11 +116,12 @@ def train_toy_vae(data: Tensor, cfg: ToyVAEConfig, show_progress: bool = True,
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
     model = GaussianVAE(data.shape[1], cfg.latent_dim, cfg.hidden, cfg.layers).to(device)
+    fingerprint = {"data": data_digest(data)} if checkpoint is not None else None
     data = data.float().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True)
     run_ = run(elbo_step(model, data, cfg), steps=cfg.steps, optimizers={"vae": opt},
                modules={"vae": model},
                rng=rng, lr_decay=cfg.lr_decay, record_every=max(1, cfg.steps // 50), checkpoint=checkpoint,
-               config=asdict(cfg), name="VAE", hint=f"Lower lr={cfg.lr} and retry",
+               config=asdict(cfg), fingerprint=fingerprint, name="VAE", hint=f"Lower lr={cfg.lr} and retry",
                show_progress=show_progress)
     return ToyVAEResult(**vars(run_), config=cfg, model=model)

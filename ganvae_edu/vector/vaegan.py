@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ganvae_edu.formulas import combined, gan
 from ganvae_edu.formulas.vae import kl_standard_normal, reparameterize
-from ganvae_edu.training import Step, TrainResult, run
+from ganvae_edu.training import Step, TrainResult, data_digest, run
 from ganvae_edu.vector.nets import mlp
 
 # The seed article's sizes: a 1000-d data vector, 100-d code, 500 hidden units.
@@ -167,6 +167,7 @@ def train_vector_vaegan(
 
     result = run(step, steps=steps, optimizers=opts, modules={"model": model},
                  rng=torch.Generator().manual_seed(seed), checkpoint=checkpoint,
+                 fingerprint={"data": data_digest(data)} if checkpoint is not None else None,
                  config={"steps": steps, "batch_size": batch_size, "lr": lr, "kl_weight": kl_weight,
                          "adv_weight": adv_weight, "seed": seed, "code_dim": code_dim, "hidden": hidden,
                          "fakes": fakes},
