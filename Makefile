@@ -4,7 +4,7 @@
 #   make test-fast  lint and the unit tests only: no nbval, no notebook or papermill run, no test
 #               marked slow (long trainings, the smoke benchmark); under 3 minutes on 2 cores
 #   make lab    open the notebooks in JupyterLab
-#   make bench  time this machine: notebooks, training tokens/s, BLEU (benchmarks/results/bench.json)
+#   make bench  time this machine: notebooks, training tokens/s, BLEU (runs/bench.json)
 # GPU users: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
 VENV ?= .venv

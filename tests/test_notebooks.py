@@ -121,7 +121,8 @@ def test_run_with_overridden_parameters_writes_metrics_and_repeats(tmp_path):
                      "--output-dir", str(out), "--no-progress")
         assert res.returncode == 0, res.stdout + res.stderr
         folder = out / "01_gan_minimax"
-        assert sorted(p.name for p in folder.iterdir()) == ["01_gan_minimax.ipynb", "metrics.json"]
+        # no partial notebook left; .lock is the folder's lock file (empty of meaning once released)
+        assert sorted(p.name for p in folder.iterdir()) == [".lock", "01_gan_minimax.ipynb", "metrics.json"]
         metrics = json.loads((folder / "metrics.json").read_text())
         for key in ("ring8.modes", "ring8.hq_fraction", "ring8.reverse_kl", "grid25.modes",
                     "grid25.hq_fraction", "grid25.reverse_kl", "seconds"):
@@ -154,7 +155,10 @@ def test_wrong_type_stops_the_notebook_naming_parameter_value_and_cell(tmp_path)
         "str, expected an integer ≥ 0" in res.stderr
     )
     assert not (tmp_path / "01_gan_minimax" / "metrics.json").exists()
-    assert (tmp_path / "01_gan_minimax" / "01_gan_minimax.ipynb").exists()
+    # the failed run is kept visibly beside (never in place of) the last complete one
+    assert (tmp_path / "01_gan_minimax" / "01_gan_minimax.failed.ipynb").exists()
+    assert not (tmp_path / "01_gan_minimax" / "01_gan_minimax.ipynb").exists()
+    assert f"executed notebook: {tmp_path / '01_gan_minimax' / '01_gan_minimax.failed.ipynb'}" in res.stderr
 
 
 @pytest.mark.slow

@@ -129,7 +129,7 @@ def test_a_2x2_sweep_with_two_jobs_tabulates_every_run(tmp_path, capsys):
     assert cli.main(argv) == 0, capsys.readouterr()
     assert "running 4 of 4 runs, 2 at a time" in capsys.readouterr().out
     columns, rows = read_csv(out / "tiny_sweep" / "sweep.csv")
-    assert columns == ["a", "b", "status", "error", "seconds", "tiny.sum"]
+    assert columns == ["a", "b", "status", "error", "warnings", "seconds", "tiny.sum"]
     assert [(r["a"], r["b"], r["status"], r["error"]) for r in rows] == [
         ("1", "0.5", "ok", ""), ("1", "10", "ok", ""), ("2", "0.5", "ok", ""), ("2", "10", "ok", "")
     ]

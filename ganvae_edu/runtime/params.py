@@ -92,7 +92,11 @@ class Rule:
         if value is None and self.nullable:
             return None
         if not _is_instance(value, self.type):
-            return f"is {_a_type(value)}, expected {self.allowed()}"
+            hint = ""
+            if self.item is not None and isinstance(value, str):
+                hint = ("; on the command line write a list in brackets, -p NAME '[0.2, 1.0]', or put "
+                        "it in a -f file as NAME: [0.2, 1.0]")
+            return f"is {_a_type(value)}, expected {self.allowed()}{hint}"
         if self.choices is not None and value not in self.choices:
             return f"is not allowed, expected {self.allowed()}"
         if self.item is not None:
@@ -357,8 +361,21 @@ def config_from(params: Mapping[str, Any], cls: type[T], **overrides: Any) -> T:
 def parse_cli_value(text: str) -> Any:
     """Turn a command-line string into a value the way `papermill -p` does.
 
-    'True'/'False'/'None' → bool/None, integers → int, decimals → float, else the string.
+    'True'/'False'/'None' → bool/None, integers → int, decimals → float, else the string; and,
+    beyond papermill, a list in brackets, '[0.2, 1.0]' or '[a, b]', → a list (read as YAML).
     """
+    stripped = text.strip()
+    if stripped.startswith("[") or stripped.endswith("]"):
+        import yaml
+
+        try:
+            value = yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            value = None
+        if not isinstance(value, list):
+            raise ValueError(f"{text!r} is not a list: write it as [0.2, 1.0] (quoted in the shell, "
+                             "items between commas), or put it in a -f file as NAME: [0.2, 1.0]")
+        return value
     if text in ("True", "False"):
         return text == "True"
     if text == "None":

@@ -1,4 +1,4 @@
-"""Progress bars that do not disturb nbval (stdout, not stderr)."""
+"""Progress bars that do not disturb nbval (stdout, not stderr) and open no widget when headless."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from .frontend import headless
+
 
 def progress(iterable: Iterable, desc: str = "", disable: bool = False, **kwargs: Any):
-    """A tqdm progress bar: a widget in Jupyter, else on stdout (not stderr, which nbval compares)."""
-    from tqdm.auto import tqdm
+    """A tqdm progress bar on stdout (not stderr, which nbval compares): a widget in Jupyter,
+    text when `headless` (papermill, sweeps) or outside a notebook."""
+    if headless():
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, disable=disable, file=sys.stdout, leave=False, mininterval=1.0, **kwargs)

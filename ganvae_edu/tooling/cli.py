@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import difflib
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--output-dir", type=Path, default=Path("runs"),
                      help="each notebook's executed copy and metrics.json go to DIR/NAME/")
     run.add_argument("--no-progress", action="store_true", help="no cell progress bar")
+    _add_cell_timeout(run)
 
     sweep = sub.add_parser(
         "sweep", help="run one notebook over every combination of some parameters' values"
@@ -67,12 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         help="plot this metric against the first swept parameter (repeatable; default: the "
         "first ...nll_per_token metric that varies between runs, else seconds)",
     )
+    _add_cell_timeout(sweep)
 
     bench = sub.add_parser(
         "bench", help="time notebooks, text-model training and BLEU on this machine (CPU and GPU)"
     )
-    bench.add_argument("--output", type=Path, default=Path("benchmarks/results/bench.json"),
-                       metavar="FILE", help="the results as JSON (default %(default)s)")
+    bench.add_argument("--output", type=Path, default=Path("runs/bench.json"), metavar="FILE",
+                       help="the results as JSON (default %(default)s; the committed figures are "
+                       "benchmarks/results/bench.json: name it to replace them)")
     bench.add_argument("--smoke", action="store_true",
                        help="tiny sizes, for CI: no notebooks unless --notebooks names some, "
                        "20 training steps, BLEU on 200 sentences")
@@ -98,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         "refresh", help="maintainers: re-execute notebooks on their defaults, in place"
     )
     refresh.add_argument("notebooks", nargs="*")
+    _add_cell_timeout(refresh)
 
     args = parser.parse_args(argv)
+    previous = _sigterm_as_interrupt()
     try:
         if args.command == "list":
             return cmd_list()
@@ -114,11 +120,91 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         if args.command == "refresh":
-            return cmd_refresh(args.notebooks)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"ganvae-edu: error: {e}", file=sys.stderr)
+            return cmd_refresh(args)
+    except (ValueError, OSError, nbs.FolderBusy) as e:
+        print(f"ganvae-edu: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # outside a notebook run (those end with their FAILED: line)
+        print(f"ganvae-edu: interrupted ({e.args[0] if e.args else 'Ctrl-C'})", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 1  # pragma: no cover - argparse rejects other commands
+
+
+def _one_line(e: BaseException) -> str:
+    """An error as one line: OSError's own wording when it has no message of ours."""
+    if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.filename:
+        return f"{e.filename}: {e.strerror}"
+    text = str(e).strip() or type(e).__name__
+    return " ".join(text.split())
+
+
+def _add_cell_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cell-timeout", type=_seconds, default=nbs.CELL_TIMEOUT, metavar="SECONDS",
+        help="fail a run whose cell gives no result for this long (default %(default)s s; the "
+        "default runs' cells take seconds; 0 for no limit, e.g. for full-size trainings)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds ≥ 0 (0: no limit)")
+    return value
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (a job scheduler, ``kill``) stops a run as Ctrl-C does: the kernel is killed, the
+    partial notebook kept as NAME.interrupted.ipynb, the last complete results left in place.
+    Returns the previous handler (None when this is not the main thread)."""
+    def handler(signum, frame):
+        raise _Terminated("SIGTERM")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (a test calling main() from a thread)
+        return None
+
+
+def check_writable_dir(path: Path, what: str = "--output-dir") -> None:
+    """Refuse, before any work, an output folder that cannot be made or written: one line each."""
+    _check_can_make(Path(path), what, "a folder")
+
+
+def check_writable_file(path: Path, what: str = "--output") -> None:
+    """Refuse, before any work, an output file that is a folder, or whose folder cannot be made
+    or written: one line each."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; name a file, e.g. {path / 'bench.json'}")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"{what} {path} is not writable (permission denied); choose another file")
+        return
+    _check_can_make(path, what, "a file")
+
+
+def _check_can_make(path: Path, what: str, kind: str) -> None:
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if kind == "a folder" and existing == path and not path.is_dir():
+        raise ValueError(f"{what} {path} is a file, not a folder; choose a folder")
+    if existing != path and not existing.is_dir():
+        raise ValueError(f"{what} {path} is under {existing}, which is a file; choose {kind} elsewhere")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: cannot write in {existing} (permission denied); "
+                         f"choose {kind} where you can write")
 
 
 def cmd_list() -> int:
@@ -135,17 +221,45 @@ def collect_parameters(pairs: list[list[str]], file: Path | None) -> dict[str, A
     """-f file first, then each -p on top of it."""
     params: dict[str, Any] = {}
     if file is not None:
-        import yaml
-
-        if not file.exists():
-            raise FileNotFoundError(f"parameters file {file} does not exist")
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{file} must hold a mapping NAME: VALUE, not {type(loaded).__name__}")
-        params.update(loaded)
+        params.update(read_parameters_file(file))
     for name, value in pairs:
         params[name] = parse_cli_value(value)
     return params
+
+
+def read_parameters_file(file: Path) -> dict[str, Any]:
+    """The mapping NAME: VALUE of a YAML parameters file; every problem is one line naming it."""
+    import yaml
+
+    if not file.exists():
+        raise FileNotFoundError(f"parameters file {file} does not exist")
+    if file.is_dir():
+        raise ValueError(f"parameters file {file} is a folder; give a YAML file (NAME: VALUE a line)")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"parameters file {file} is not UTF-8 text ({e.reason}); save it as UTF-8") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ValueError(f"parameters file {file}{where} is not valid YAML ({problem}); write one "
+                         "NAME: VALUE a line, e.g. steps: 500") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"parameters file {file} must hold a mapping NAME: VALUE, one a line, "
+                         f"not {_a_kind(loaded)}")
+    bad = [k for k in loaded if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"parameters file {file}: {bad[0]!r} is not a parameter name")
+    return loaded
+
+
+def _a_kind(value: Any) -> str:
+    return {list: "a list", str: "a single string"}.get(type(value), f"a {type(value).__name__}")
 
 
 def split_parameters(
@@ -168,26 +282,34 @@ def split_parameters(
 def cmd_run(args: argparse.Namespace) -> int:
     chosen = nbs.select(args.notebooks)
     per_nb = split_parameters(chosen, collect_parameters(args.parameter, args.parameters_file))
+    check_writable_dir(args.output_dir)
     results: list[nbs.RunResult] = []
     for i, nb in enumerate(chosen, 1):
         out = args.output_dir / nb.stem
         shown = " ".join(f"{k}={v!r}" for k, v in per_nb[nb.stem].items())
         print(f"[{i}/{len(chosen)}] {nb.stem} {shown}".rstrip(), flush=True)
         params = {"output_dir": str(out.resolve()), **per_nb[nb.stem]}
-        res = nbs.execute(nb, params, out, progress_bar=not args.no_progress)
+        res = nbs.execute(nb, params, out, progress_bar=not args.no_progress,
+                          cell_timeout=args.cell_timeout)
         results.append(res)
         if res.error:
             break
     print_summary(results)
+    for r in results:
+        for line in r.warnings:
+            print(f"WARNING: {r.notebook.stem} {line}", file=sys.stderr)
     failed = [r for r in results if r.error]
     if failed:
         r = failed[0]
         skipped = [nb.stem for nb in chosen[len(results):]]
         print(f"FAILED: {r.notebook.stem} at {r.error}", file=sys.stderr)
         print(f"        executed notebook: {r.output}", file=sys.stderr)
+        if (r.output.parent / "metrics.json").is_file():
+            print(f"        kept: the last complete run's {r.output.parent / r.notebook.path.name} "
+                  "and metrics.json", file=sys.stderr)
         if skipped:
             print(f"        not run: {', '.join(skipped)}", file=sys.stderr)
-        return 1
+        return 130 if r.interrupted else 1
     return 0
 
 
@@ -215,15 +337,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     split_parameters([nb], {**base, **axes})  # every name must be one the notebook declares
     if "output_dir" not in nb.parameters:
         raise ValueError(f"{nb.stem} has no output_dir parameter, so its metrics.json cannot be found")
+    check_writable_dir(args.output_dir)
     sweep_dir = args.output_dir / nb.stem
     runs = sweep.plan(axes, base, sweep_dir)
+    sweep.claim(sweep_dir, nb, axes, base)  # the folder belongs to one base and one set of axes
     sizes = " × ".join(str(len(v)) for v in axes.values())
     print(f"sweep {nb.stem}: {len(runs)} runs ({sizes}) -> {sweep_dir}/", flush=True)
 
     def log(line: str) -> None:
         print(line, flush=True)
 
-    outcomes = sweep.run_all(nb, runs, jobs=args.jobs, log=log)
+    outcomes = sweep.run_all(nb, runs, jobs=args.jobs, log=log, cell_timeout=args.cell_timeout)
     columns, rows = sweep.table(outcomes)
     print(f"wrote {sweep.write_csv(columns, rows, sweep_dir / sweep.CSV_FILE)}")
     plotted = args.plot or [m for m in [sweep.default_metric(columns, rows)] if m]
@@ -235,12 +359,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     failed = [out for out in outcomes if not out.ok]
     done = sum(out.status == "ok" for out in outcomes)
     skipped = sum(out.status == "skipped" for out in outcomes)
-    print(f"\nSummary: {done} ran ok, {skipped} skipped (complete), {len(failed)} failed")
+    stopped = sum(out.status == "interrupted" for out in outcomes)
+    print(f"\nSummary: {done} ran ok, {skipped} skipped (complete), {len(failed) - stopped} failed"
+          + (f", {stopped} interrupted or not run" if stopped else ""))
+    for out in outcomes:
+        shown = " ".join(f"{k}={v!r}" for k, v in out.run.swept.items())
+        for line in out.warnings:
+            print(f"WARNING: {shown} {line}", file=sys.stderr)
     for out in failed:
         shown = " ".join(f"{k}={v!r}" for k, v in out.run.swept.items())
         print(f"FAILED: {shown} at {out.error}", file=sys.stderr)
         if out.output:
             print(f"        executed notebook: {out.output}", file=sys.stderr)
+    if stopped:
+        print("        repeat the command to finish the sweep: complete runs are skipped", file=sys.stderr)
+        return 130
     return 1 if failed else 0
 
 
@@ -255,6 +388,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from . import bench
 
+    check_writable_file(args.output)  # before minutes of measuring, not after
     sizes = bench.SMOKE if args.smoke else bench.FULL
     if args.steps is not None:
         sizes = dataclasses.replace(sizes, steps=args.steps)
@@ -304,15 +438,18 @@ def _student_copies(chosen: list[nbs.Notebook]) -> list[Path]:
     return write_student_copies(nb.path for nb in chosen)
 
 
-def cmd_refresh(names: list[str]) -> int:
+def cmd_refresh(args: argparse.Namespace) -> int:
     """Execute each notebook on its defaults in its own folder, strip volatile metadata,
     replace the committed copy, and rewrite its student copy."""
     import nbformat
 
+    names = args.notebooks
     for nb in nbs.select(names):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"refreshing {nb.path}", flush=True)
-            res = nbs.execute(nb, {}, Path(tmp), cwd=nb.path.parent)
+            # Not headless: the committed copies keep their live explorers.
+            res = nbs.execute(nb, {}, Path(tmp), cwd=nb.path.parent, headless=False,
+                              cell_timeout=args.cell_timeout)
             if res.error:
                 print(f"FAILED: {nb.stem} at {res.error}; {nb.path} left as it was",
                       file=sys.stderr)

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import os
+import platform
 import re
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from ganvae_edu.runtime import atomic_write
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the ganvae_edu folder
 KERNEL = "python3"
@@ -143,14 +150,130 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 # --------------------------------------------------------------------------- execution
 
+CELL_TIMEOUT = 1800  # seconds a cell may run before the run fails; None or 0: no limit
+FAILED_SUFFIX = ".failed.ipynb"  # NAME.failed.ipynb: the last run that stopped at an error
+INTERRUPTED_SUFFIX = ".interrupted.ipynb"  # NAME.interrupted.ipynb: the last run stopped by a signal
+
 
 @dataclass
 class RunResult:
     notebook: Notebook
-    output: Path  # the executed notebook
+    output: Path  # the executed notebook: NAME.ipynb, or NAME.failed / NAME.interrupted .ipynb
     seconds: float
     error: str | None = None  # one line: where and why it failed
     metrics: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # RunWarning lines, metrics with no value
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (the caller should stop too)
+
+
+class FolderBusy(RuntimeError):
+    """Another run holds this output folder's lock."""
+
+
+@contextmanager
+def folder_lock(folder: Path, wait: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Hold ``folder/.lock`` for one run: a second run into the same folder is refused at once
+    (`FolderBusy`), or, with `wait`, waits while ``wait()`` is true. The operating system drops
+    the lock when its process ends, however it ends, so a killed run leaves none behind."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".lock", "a+")
+    try:
+        while not _try_lock(handle):
+            if wait is None or not wait():
+                handle.seek(0)
+                owner = handle.read().strip() or "another process"
+                raise FolderBusy(f"{folder} is in use by another run ({owner}); wait for it to end, "
+                                 "or choose another --output-dir")
+            time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {platform.node()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+def _try_lock(handle) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+_kernels: dict[Any, str | None] = {}  # the kernels running now → why they were stopped (None: not)
+_kernels_lock = threading.Lock()
+
+
+def stop_all_kernels(reason: str = "interrupted") -> int:
+    """Kill every kernel `execute` is running now (a sweep's Ctrl-C); each of those runs then
+    ends at once, failed with `reason`. Returns how many were killed."""
+    with _kernels_lock:
+        kms = list(_kernels)
+        for km in kms:
+            _kernels[km] = reason
+    for km in kms:
+        _kill(km)
+    return len(kms)
+
+
+def _kill(km) -> None:
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def _kernel_manager(env: dict[str, str]):
+    """A kernel manager whose kernel gets `env` on top of this process's environment."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class Manager(AsyncKernelManager):
+        async def start_kernel(self, **kw):  # type: ignore[override]
+            kw["env"] = {**os.environ, **kw.get("env", {}), **env}
+            return await super().start_kernel(**kw)
+
+    return Manager(kernel_name=KERNEL)
+
+
+def _where(nb_path: Path) -> str:
+    """'cell N (In [k])' of the cell that was running when a run stopped: the last one the
+    kernel began (papermill marks even that one completed when the run is cut short)."""
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 - no saved notebook: say what we can
+        return "a cell"
+    begun = [(i, c.execution_count) for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and c.get("execution_count")]
+    if not begun:
+        return "the first cell"
+    i, count = begun[-1]
+    return f"cell {i + 1} (In [{count}])"
+
+
+def run_warnings(nb_path: Path) -> list[str]:
+    """The `runtime.RunWarning` lines in an executed notebook's stderr, as 'cell N: message'."""
+    nb = nbformat.read(nb_path, as_version=4)
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                for line in out.get("text", "").splitlines():
+                    if "RunWarning: " in line:
+                        found.append(f"cell {i + 1}: {line.split('RunWarning: ', 1)[1].strip()}")
+    return found
 
 
 def execute(
@@ -159,32 +282,51 @@ def execute(
     output_dir: Path,
     progress_bar: bool = True,
     cwd: Path | None = None,
+    cell_timeout: float | None = CELL_TIMEOUT,
+    headless: bool = True,
+    lock: bool = True,
 ) -> RunResult:
     """Execute `notebook` with papermill into ``output_dir``; never raises on a notebook error.
 
     Pass ``output_dir`` among `parameters` too (as `ganvae-edu run` does) to have the
     notebook's metrics.json written beside the executed notebook and read back.
 
-    Papermill saves the notebook while it runs; it writes to a hidden ``.NAME.partial.ipynb`` file that
-    is renamed when the run ends, so ``NAME.ipynb`` is always a finished run (successful
-    or failed at a named cell).
-    """
-    import json
+    What a reader finds in ``output_dir`` is always a finished run: papermill saves the running
+    notebook as a hidden ``.NAME.partial.ipynb``, renamed ``NAME.ipynb`` when the run succeeds.
+    A run that stops at an error becomes ``NAME.failed.ipynb`` and one stopped by Ctrl-C, SIGTERM,
+    a dead kernel or a cell running longer than `cell_timeout` seconds ``NAME.interrupted.ipynb``
+    (or ``.failed``), and ``NAME.ipynb`` and ``metrics.json`` stay those of the last complete run.
 
+    `headless` sets ``GANVAE_HEADLESS=1`` for the kernel (explorers draw once, progress bars are
+    text: no widget comm, which papermill can wait on forever). `lock` holds the folder's lock,
+    so that a second run into the same folder is refused (`FolderBusy`) instead of mixing files.
+    A KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) kills the kernel and returns an
+    interrupted result with its error line.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(output_dir) if lock else nullcontext():
+        return _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless,
+                        papermill, PapermillExecutionError)
+
+
+def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless,
+             papermill, PapermillExecutionError) -> RunResult:
     final = output_dir / notebook.path.name
     partial = output_dir / f".{notebook.stem}.partial.ipynb"
     params = dict(parameters)
-    # The notebook writes metrics.json to its `output_dir` parameter, when it is given one.
+    # The notebook writes metrics.json to its `output_dir` parameter, when it is given one: the last
+    # complete run's file is kept aside, to be put back if this run does not complete.
     metrics_file = Path(params["output_dir"]) / "metrics.json" if "output_dir" in params else None
-    if metrics_file:
-        metrics_file.unlink(missing_ok=True)  # a stale file would pass for this run's figures
+    previous = metrics_file.read_bytes() if metrics_file and metrics_file.is_file() else None
+    before = _stamp(metrics_file)
+    km = _kernel_manager({"GANVAE_HEADLESS": "1" if headless else "0"})
+    with _kernels_lock:
+        _kernels[km] = None
     t0 = time.perf_counter()
-    error = None
+    error, interrupted = None, False
     try:
         papermill.execute_notebook(
             str(notebook.path),
@@ -193,14 +335,70 @@ def execute(
             kernel_name=KERNEL,
             progress_bar=progress_bar,
             cwd=str(cwd) if cwd else None,
+            execution_timeout=cell_timeout or None,
+            km=km,
         )
     except PapermillExecutionError as e:
         # Cells counted from 1 as a reader counts them, Markdown included, in the executed copy.
         error = f"cell {e.cell_index + 1} (In [{e.exec_count}]): {e.ename}: {e.evalue}"
+    except KeyboardInterrupt as e:
+        interrupted = True
+        error = f"{_where(partial)}: interrupted ({e.args[0] if e.args else 'Ctrl-C'})"
+    except Exception as e:  # noqa: BLE001 - the kernel died, a cell timed out: one line
+        stopped = _kernels.get(km)
+        if stopped:
+            interrupted, why = True, stopped
+        elif type(e).__name__ == "CellTimeoutError":
+            why = (f"no result after {cell_timeout:g} s (the cell timeout; for longer cells pass "
+                   "--cell-timeout SECONDS, or 0 for none)")
+        elif type(e).__name__ == "DeadKernelError":
+            why = "the kernel died (out of memory, or killed)"
+        else:
+            why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        error = f"{_where(partial)}: {why}"
+    finally:
+        with _kernels_lock:
+            _kernels.pop(km, None)
+        _kill(km)
+        try:
+            km.cleanup_connection_file()
+        except Exception:  # noqa: BLE001, S110 - a connection file left in the runtime folder
+            pass
     seconds = time.perf_counter() - t0
-    if partial.exists():
-        os.replace(partial, final)
+    output = final
+    if error is None:
+        if partial.exists():
+            os.replace(partial, final)
+        for suffix in (FAILED_SUFFIX, INTERRUPTED_SUFFIX):
+            (output_dir / f"{notebook.stem}{suffix}").unlink(missing_ok=True)
+    else:
+        output = output_dir / f"{notebook.stem}{INTERRUPTED_SUFFIX if interrupted else FAILED_SUFFIX}"
+        if partial.exists():
+            os.replace(partial, output)
+        if metrics_file and _stamp(metrics_file) != before:  # written by this incomplete run
+            if previous is None:
+                metrics_file.unlink(missing_ok=True)
+            else:
+                with atomic_write(metrics_file, "wb") as f:
+                    f.write(previous)
     metrics: dict[str, Any] = {}
-    if error is None and metrics_file and metrics_file.exists():
-        metrics = json.loads(metrics_file.read_text())
-    return RunResult(notebook, final, seconds, error, metrics)
+    warnings: list[str] = []
+    if error is None and metrics_file:
+        if _stamp(metrics_file) == before or not metrics_file.is_file():
+            error = f"the notebook finished but wrote no metrics.json in {metrics_file.parent}"
+        else:
+            metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+            empty = sorted(k for k, v in metrics.items() if v is None)
+            if empty:
+                warnings.append(f"no value (null in metrics.json) for {', '.join(empty)}")
+    if error is None and output.exists():
+        warnings = run_warnings(output) + warnings
+    return RunResult(notebook, output, seconds, error, metrics, warnings, interrupted)
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells a rewritten file from the old one: inode, size, modification time (ns)."""
+    if path is None or not path.exists():
+        return None
+    st = path.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

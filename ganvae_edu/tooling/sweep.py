@@ -11,6 +11,13 @@ A run is complete when its folder holds ``metrics.json`` and a ``params.json`` e
 parameters it would run with now; ``params.json`` is written only after a successful run.
 Running the same sweep again skips complete runs and reruns the others, so a sweep that was
 interrupted, or had a failed run, is finished by repeating its command.
+
+``DIR/NAME/sweep.json`` records the sweep's base parameters (``-f``) and swept names: a sweep
+with another base or other swept names is refused there (choose another ``--output-dir``), so
+it never overwrites another sweep's runs and table. Each run holds its folder's lock while it
+runs: two sweeps into one folder at once run each point once (the second waits for the first's
+run, then skips it). Ctrl-C kills the running kernels at once and still writes ``sweep.csv`` for
+what finished.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,14 +44,29 @@ PARAMS_FILE = "params.json"
 METRICS_FILE = "metrics.json"
 CSV_FILE = "sweep.csv"
 PLOT_FILE = "sweep.png"
+SWEEP_FILE = "sweep.json"
 
 
 # --------------------------------------------------------------------------- the grid
 
 
+def split_top_level(text: str) -> list[str]:
+    """'1,[2,3],4' → ['1', '[2,3]', '4']: split on the commas that are not inside brackets."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    return [*parts, "".join(current)]
+
+
 def parse_values(name: str, text: str) -> list[Any]:
-    """'0.5,1,abc' → [0.5, 1, 'abc']: split on commas, each read as `papermill -p` reads a value."""
-    parts = [part.strip() for part in text.split(",")]
+    """'0.5,1,abc' → [0.5, 1, 'abc']: split on commas, each read as `papermill -p` reads a value;
+    a list value in brackets keeps its commas: '[0.2,1],[1,5]' → [[0.2, 1], [1, 5]]."""
+    parts = [part.strip() for part in split_top_level(text)]
     if any(part == "" for part in parts):
         raise ValueError(
             f"-p {name} {text!r} has an empty value; write the values separated by single "
@@ -118,6 +141,30 @@ def plan(
     return runs
 
 
+def claim(
+    sweep_dir: Path, notebook: nbs.Notebook, axes: dict[str, Sequence[Any]], base: dict[str, Any]
+) -> None:
+    """Record this sweep's base and swept names in ``sweep.json``, or refuse a folder that holds
+    a sweep with another base or other swept names (its runs and table would be overwritten)."""
+    mine = _as_json({"notebook": notebook.stem, "base": base, "swept": list(axes)})
+    path = Path(sweep_dir) / SWEEP_FILE
+    if path.is_file():
+        try:
+            theirs = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            theirs = None
+        if isinstance(theirs, dict) and theirs != mine:
+            what = [f"{k} {theirs.get(k)!r} (this sweep: {mine[k]!r})"
+                    for k in mine if theirs.get(k) != mine[k]]
+            raise ValueError(
+                f"{sweep_dir} holds another sweep, with {'; '.join(what)}; choose another "
+                f"--output-dir, or delete {sweep_dir} to start it afresh"
+            )
+        if isinstance(theirs, dict):
+            return
+    write_json_atomic(mine, path)
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -139,7 +186,8 @@ def is_complete(run: Run) -> bool:
 
 @dataclass
 class Outcome:
-    """What became of a run: ``status`` is "ok", "skipped" (complete already) or "failed"."""
+    """What became of a run: ``status`` is "ok", "skipped" (complete already), "failed" or
+    "interrupted" (stopped by Ctrl-C, or never started because of it)."""
 
     run: Run
     status: str
@@ -147,10 +195,11 @@ class Outcome:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     output: Path | None = None  # the executed notebook
+    warnings: list[str] = field(default_factory=list)  # the run's RunWarning lines
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status in ("ok", "skipped")
 
 
 def skip(run: Run) -> Outcome:
@@ -159,25 +208,37 @@ def skip(run: Run) -> Outcome:
     return Outcome(run, "skipped", metrics=metrics)
 
 
-def execute(notebook: nbs.Notebook, run: Run) -> Outcome:
+def execute(notebook: nbs.Notebook, run: Run, cell_timeout: float | None = nbs.CELL_TIMEOUT,
+            stop: threading.Event | None = None) -> Outcome:
     """Run the notebook into the run's folder; on success record params.json. Never raises.
 
     Any error, in a cell or of the kernel itself (it died, a cell timed out), fails this run
-    only, so the rest of the sweep goes on.
+    only, so the rest of the sweep goes on. The run holds its folder's lock; when another sweep
+    holds it, this one waits, then skips the run if that sweep completed it. `stop` set: a run
+    not started yet is not started.
     """
+    stop = stop or threading.Event()
     marker = run.folder / PARAMS_FILE
     try:
-        marker.unlink(missing_ok=True)  # until this run succeeds, the folder is not complete
-        res = nbs.execute(notebook, run.papermill_parameters(), run.folder, progress_bar=False)
-        if res.error:
-            return Outcome(run, "failed", res.error, seconds=res.seconds, output=res.output)
-        if not (run.folder / METRICS_FILE).is_file():
-            error = f"the notebook finished but wrote no {METRICS_FILE} in its output_dir"
-            return Outcome(run, "failed", error, seconds=res.seconds, output=res.output)
-        write_json_atomic(run.parameters, marker)
+        with nbs.folder_lock(run.folder, wait=lambda: not stop.is_set()):
+            if stop.is_set():
+                return Outcome(run, "interrupted", "not run: the sweep was interrupted")
+            if is_complete(run):  # another sweep ran it while this one waited
+                return skip(run)
+            marker.unlink(missing_ok=True)  # until this run succeeds, the folder is not complete
+            res = nbs.execute(notebook, run.papermill_parameters(), run.folder, progress_bar=False,
+                              cell_timeout=cell_timeout, lock=False)
+            if res.error:
+                status = "interrupted" if res.interrupted else "failed"
+                return Outcome(run, status, res.error, seconds=res.seconds, output=res.output,
+                               warnings=res.warnings)
+            write_json_atomic(run.parameters, marker)
+    except nbs.FolderBusy:
+        return Outcome(run, "interrupted", "not run: the sweep was interrupted")
     except Exception as e:  # one run's failure must not stop the others
         return Outcome(run, "failed", f"{type(e).__name__}: {e}".splitlines()[0])
-    return Outcome(run, "ok", metrics=res.metrics, seconds=res.seconds, output=res.output)
+    return Outcome(run, "ok", metrics=res.metrics, seconds=res.seconds, output=res.output,
+                   warnings=res.warnings)
 
 
 def run_all(
@@ -185,11 +246,13 @@ def run_all(
     runs: Sequence[Run],
     jobs: int = 1,
     log: Callable[[str], None] = print,
+    cell_timeout: float | None = nbs.CELL_TIMEOUT,
 ) -> list[Outcome]:
     """Skip the complete runs, execute the others `jobs` at a time; outcomes in grid order.
 
     Each job is a thread that waits on its own papermill kernel, a separate process, so the
-    runs do execute in parallel.
+    runs do execute in parallel. Ctrl-C (or SIGTERM) kills the running kernels at once: those
+    runs and the ones not started end "interrupted", and the outcomes are returned as usual.
     """
     outcomes: dict[int, Outcome] = {}
     todo = []
@@ -202,15 +265,28 @@ def run_all(
     if todo:
         log(f"running {len(todo)} of {len(runs)} runs, {min(jobs, len(todo))} at a time")
     restore = share_cores(min(jobs, len(todo)), log)
+    stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures = {pool.submit(execute, notebook, runs[i], cell_timeout, stop): i for i in todo}
     try:
-        futures = {pool.submit(execute, notebook, runs[i]): i for i in todo}
         for done, future in enumerate(as_completed(futures), 1):
             i = futures[future]
             out = outcomes[i] = future.result()
-            verdict = "ok" if out.ok else f"FAILED at {out.error}"
+            verdict = {"ok": "ok", "skipped": "completed by another sweep"}.get(
+                out.status, f"FAILED at {out.error}")
             log(f"[{done}/{len(todo)}] {out.run.name}: {verdict} ({out.seconds:.1f} s)")
-    finally:  # on Ctrl-C, start no more runs; the ones running end with their kernels
+    except KeyboardInterrupt as e:  # start no more runs and stop the running ones now
+        why = f"interrupted ({e.args[0] if e.args else 'Ctrl-C'})"
+        stop.set()
+        killed = nbs.stop_all_kernels(why)
+        log(f"{why}: stopped {killed} running notebook(s); writing the table of what finished")
+        for future, i in futures.items():
+            if future.cancel() or i in outcomes:
+                outcomes.setdefault(i, Outcome(runs[i], "interrupted", "not run: the sweep was interrupted"))
+                continue
+            outcomes[i] = future.result()
+    finally:
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         restore()
     return [outcomes[i] for i in range(len(runs))]
@@ -239,17 +315,18 @@ def share_cores(jobs: int, log: Callable[[str], None] = print) -> Callable[[], N
 def table(outcomes: Sequence[Outcome]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and rows of the sweep table: swept parameters, status, error, metrics (sorted).
 
-    A skipped run counts as ok. A metric named like a swept parameter (notebooks record their
-    seed, for one) is shown once, in the parameter's column.
+    A skipped run counts as ok; ``warnings`` holds a run's RunWarning lines. A metric named like
+    a swept parameter (notebooks record their seed, for one) is shown once, in its column.
     """
     swept = list(outcomes[0].run.swept) if outcomes else []
-    fixed = [*swept, "status", "error"]
+    fixed = [*swept, "status", "error", "warnings"]
     metrics = sorted({k for out in outcomes for k in out.metrics} - set(fixed))
     rows = []
     for out in outcomes:
         row: dict[str, Any] = dict(out.run.swept)
-        row["status"] = "ok" if out.ok else "failed"
+        row["status"] = "ok" if out.ok else out.status
         row["error"] = out.error
+        row["warnings"] = "; ".join(out.warnings) or None
         row.update({k: v for k, v in out.metrics.items() if k in metrics})
         rows.append(row)
     return [*fixed, *metrics], rows

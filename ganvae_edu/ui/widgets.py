@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,92 @@ if TYPE_CHECKING:
     from ganvae_edu.text.sampling import SentenceGenerator
 
 GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------- live or drawn once
+
+
+class _Here:
+    """Stands for an ``ipywidgets.Output`` when headless: what a draw prints or plots goes
+    straight to the cell's own output."""
+
+    def __enter__(self) -> _Here:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def clear_output(self, wait: bool = False) -> None:
+        pass
+
+
+class _DrawnOnce:
+    """What an explorer returns when headless: the cell shows its default view, then this note."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return (f"({self.name}: drawn once at its default values; open the notebook in Jupyter "
+                "to move its controls)")
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+class Explorer:
+    """Builds an explorer's controls: real widgets in Jupyter, their default values when headless.
+
+    Live, ``bind(draw, controls)`` redraws on every change (``interactive_output``) and ``box``
+    lays the widgets out. Headless (`runtime.headless`: papermill, sweeps) no widget is made, so
+    no comm is opened: ``bind`` calls ``draw`` once with the defaults and ``box`` returns a note.
+    """
+
+    def __init__(self, name: str) -> None:
+        from ganvae_edu.runtime import headless
+
+        self.name = name
+        self.live = not headless()
+        if self.live:
+            import ipywidgets
+
+            self.w = ipywidgets
+
+    def output(self):
+        return self.w.Output() if self.live else _Here()
+
+    def float(self, value: float, min: float, max: float, step: float, description: str):
+        if not self.live:
+            return value
+        return self.w.FloatSlider(value=value, min=min, max=max, step=step, description=description)
+
+    def int(self, value: int, min: int, max: int, description: str):
+        if not self.live:
+            return value
+        return self.w.IntSlider(value=value, min=min, max=max, description=description)
+
+    def choice(self, options: Sequence[str], description: str):
+        if not self.live:
+            return options[0]
+        return self.w.Dropdown(options=list(options), description=description)
+
+    def html(self, text: str):
+        if not self.live:
+            print(re.sub(r"<[^>]+>", "", text))
+            return None
+        return self.w.HTML(text)
+
+    def bind(self, draw: Callable[..., None], controls: dict) -> None:
+        if self.live:
+            self.w.interactive_output(draw, controls)  # draws once now, then on change
+        else:
+            draw(**controls)
+
+    def row(self, items: Sequence):
+        return self.w.HBox(list(items)) if self.live else None
+
+    def box(self, items: Sequence):
+        return self.w.VBox([i for i in items if i is not None]) if self.live else _DrawnOnce(self.name)
 
 
 def minimax_state(
@@ -47,12 +134,12 @@ def minimax_state(
 
 def minimax_explorer():
     """Sliders for p_g's mean and std; the plot shows p_data, p_g, D*, and C(G) vs JSD."""
-    import ipywidgets as w
     import matplotlib.pyplot as plt
 
     from . import plots
 
-    out = w.Output()
+    ui = Explorer("minimax explorer")
+    out = ui.output()
 
     def draw(mu_g: float, sigma_g: float) -> None:
         s = minimax_state(mu_g, sigma_g)
@@ -67,22 +154,22 @@ def minimax_explorer():
             )
             plt.show()
 
-    mu = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="mean of p_g")
-    sigma = w.FloatSlider(value=1.0, min=0.2, max=2.5, step=0.05, description="std of p_g")
-    w.interactive_output(draw, {"mu_g": mu, "sigma_g": sigma})  # draws once now, then on change
-    return w.VBox([w.HBox([mu, sigma]), out])
+    mu = ui.float(0.0, -3, 3, 0.05, "mean of p_g")
+    sigma = ui.float(1.0, 0.2, 2.5, 0.05, "std of p_g")
+    ui.bind(draw, {"mu_g": mu, "sigma_g": sigma})
+    return ui.box([ui.row([mu, sigma]), out])
 
 
 def snapshot_explorer(runs: dict[str, Sequence[tuple[int, Tensor]]], mixtures: dict[str, toy.Mixture]):
     """Step through the training snapshots of several runs with one slider."""
-    import ipywidgets as w
     import matplotlib.pyplot as plt
 
     from . import plots
 
     names = list(runs)
     n = min(len(runs[k]) for k in names)
-    out = w.Output()
+    ui = Explorer("snapshot explorer")
+    out = ui.output()
 
     def draw(i: int) -> None:
         with out:
@@ -94,9 +181,9 @@ def snapshot_explorer(runs: dict[str, Sequence[tuple[int, Tensor]]], mixtures: d
             fig.tight_layout()
             plt.show()
 
-    slider = w.IntSlider(value=n - 1, min=0, max=n - 1, description="snapshot")
-    w.interactive_output(draw, {"i": slider})
-    return w.VBox([slider, out])
+    slider = ui.int(n - 1, 0, n - 1, "snapshot")
+    ui.bind(draw, {"i": slider})
+    return ui.box([slider, out])
 
 
 def elbo_state(model: LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tensor) -> dict[str, float]:
@@ -111,13 +198,13 @@ def elbo_state(model: LinearGaussian, x: Tensor, mu: Tensor, log_sigma: Tensor) 
 
 def elbo_explorer(model: LinearGaussian, x: Tensor):
     """Sliders for q's mean (2 latent dims) and log-std; shows ELBO ≤ log p(x) and the gap = KL."""
-    import ipywidgets as w
     import matplotlib.pyplot as plt
 
     from . import plots
 
     m, S = model.posterior(x.reshape(1, -1))
-    out = w.Output()
+    ui = Explorer("ELBO explorer")
+    out = ui.output()
 
     def draw(mu1: float, mu2: float, log_sigma: float) -> None:
         s = elbo_state(model, x, torch.tensor([mu1, mu2]), torch.full((2,), log_sigma))
@@ -129,13 +216,13 @@ def elbo_explorer(model: LinearGaussian, x: Tensor):
             ax.set_title(f"gap = {s['gap']:.4f} = KL(q ‖ p(z|x)) = {s['kl_to_posterior']:.4f}", fontsize=9)
             plt.show()
 
-    mu1 = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="μ₁ of q")
-    mu2 = w.FloatSlider(value=0.0, min=-3, max=3, step=0.05, description="μ₂ of q")
-    ls = w.FloatSlider(value=0.0, min=-3, max=1, step=0.05, description="log σ of q")
-    note = w.HTML(f"exact posterior mean: ({m[0, 0]:.2f}, {m[0, 1]:.2f}), "
-                  f"log std: ({0.5 * S[0, 0].log():.2f}, {0.5 * S[1, 1].log():.2f})")
-    w.interactive_output(draw, {"mu1": mu1, "mu2": mu2, "log_sigma": ls})
-    return w.VBox([w.HBox([mu1, mu2, ls]), note, out])
+    mu1 = ui.float(0.0, -3, 3, 0.05, "μ₁ of q")
+    mu2 = ui.float(0.0, -3, 3, 0.05, "μ₂ of q")
+    ls = ui.float(0.0, -3, 1, 0.05, "log σ of q")
+    note = ui.html(f"exact posterior mean: ({m[0, 0]:.2f}, {m[0, 1]:.2f}), "
+                   f"log std: ({0.5 * S[0, 0].log():.2f}, {0.5 * S[1, 1].log():.2f})")
+    ui.bind(draw, {"mu1": mu1, "mu2": mu2, "log_sigma": ls})
+    return ui.box([ui.row([mu1, mu2, ls]), note, out])
 
 
 def sampling_state(
@@ -174,21 +261,20 @@ def _show_sentences(out, rows: Sequence[tuple[str, float | None]]) -> None:
 
 def sampling_explorer(model, vocab, grammar=None, level: str = "word", n: int = 6):
     """Sliders for temperature, top-k and top-p; shows fresh samples (and their true log p)."""
-    import ipywidgets as w
-
-    out = w.Output()
+    ui = Explorer("sampling explorer")
+    out = ui.output()
 
     def draw(temperature: float, top_k: int, top_p: float, seed: int) -> None:
         _show_sentences(out, sampling_state(model, vocab, temperature, top_k, top_p, n, seed, grammar, level))
 
     controls = {
-        "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
-        "top_k": w.IntSlider(value=0, min=0, max=50, description="top-k (0: off)"),
-        "top_p": w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p"),
-        "seed": w.IntSlider(value=0, min=0, max=100, description="seed"),
+        "temperature": ui.float(1.0, 0.1, 2.0, 0.05, "temperature"),
+        "top_k": ui.int(0, 0, 50, "top-k (0: off)"),
+        "top_p": ui.float(1.0, 0.05, 1.0, 0.05, "top-p"),
+        "seed": ui.int(0, 0, 100, "seed"),
     }
-    w.interactive_output(draw, controls)
-    return w.VBox([w.HBox(list(controls.values())[:2]), w.HBox(list(controls.values())[2:]), out])
+    ui.bind(draw, controls)
+    return ui.box([ui.row(list(controls.values())[:2]), ui.row(list(controls.values())[2:]), out])
 
 
 def latent_directions(mu: Tensor, k: int = 3) -> tuple[Tensor, Tensor, Tensor]:
@@ -213,10 +299,9 @@ def latent_state(model, vocab, centre: Tensor, directions: Tensor, stds: Tensor,
 
 def latent_explorer(model, vocab, mu: Tensor, grammar=None, k: int = 3):
     """Sliders over the main directions of the VAE's codes; the decoded sentence updates live."""
-    import ipywidgets as w
-
     centre, directions, stds = latent_directions(mu, k)
-    out = w.Output()
+    ui = Explorer("latent explorer")
+    out = ui.output()
 
     def draw(**coefficients: float) -> None:
         values = list(coefficients.values())
@@ -230,10 +315,9 @@ def latent_explorer(model, vocab, mu: Tensor, grammar=None, k: int = 3):
             elif grammar is not None:
                 print("   (a sentence the true generator cannot produce)")
 
-    sliders = {f"c{i}": w.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"direction {i + 1}")
-               for i in range(len(directions))}
-    w.interactive_output(draw, sliders)
-    return w.VBox([w.HBox(list(sliders.values())), out])
+    sliders = {f"c{i}": ui.float(0.0, -3, 3, 0.1, f"direction {i + 1}") for i in range(len(directions))}
+    ui.bind(draw, sliders)
+    return ui.box([ui.row(list(sliders.values())), out])
 
 
 def combined_state(sources: dict[str, SentenceGenerator], vocab, source: str, temperature: float,
@@ -267,9 +351,8 @@ def interpolation_state(model, vocab, z_a: Tensor, z_b: Tensor, steps: int = 5,
 def combined_explorer(sources: dict[str, SentenceGenerator], model, vocab, codes: Tensor, grammar=None,
                       level: str = "word", n: int = 5, max_len: int = 40):
     """Sample from a chosen model at a temperature; interpolate between two sentences' codes."""
-    import ipywidgets as w
-
-    out, line = w.Output(), w.Output()
+    ui = Explorer("combined explorer")
+    out, line = ui.output(), ui.output()
 
     def draw(source: str, temperature: float, seed: int) -> None:
         _show_sentences(out, combined_state(sources, vocab, source, temperature, n, seed, grammar, level,
@@ -282,16 +365,16 @@ def combined_explorer(sources: dict[str, SentenceGenerator], model, vocab, codes
                 print(text)
 
     controls = {
-        "source": w.Dropdown(options=list(sources), description="codes from"),
-        "temperature": w.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="temperature"),
-        "seed": w.IntSlider(value=0, min=0, max=100, description="seed"),
+        "source": ui.choice(list(sources), "codes from"),
+        "temperature": ui.float(1.0, 0.1, 2.0, 0.05, "temperature"),
+        "seed": ui.int(0, 0, 100, "seed"),
     }
     ends = {
-        "a": w.IntSlider(value=0, min=0, max=len(codes) - 1, description="sentence A"),
-        "b": w.IntSlider(value=1, min=0, max=len(codes) - 1, description="sentence B"),
-        "steps": w.IntSlider(value=5, min=2, max=10, description="steps"),
+        "a": ui.int(0, 0, len(codes) - 1, "sentence A"),
+        "b": ui.int(1, 0, len(codes) - 1, "sentence B"),
+        "steps": ui.int(5, 2, 10, "steps"),
     }
-    w.interactive_output(draw, controls)
-    w.interactive_output(draw_line, ends)
-    return w.VBox([w.HBox(list(controls.values())), out, w.HTML("<b>interpolation</b>"),
-                   w.HBox(list(ends.values())), line])
+    ui.bind(draw, controls)
+    header = ui.html("<b>interpolation</b>")
+    ui.bind(draw_line, ends)
+    return ui.box([ui.row(list(controls.values())), out, header, ui.row(list(ends.values())), line])

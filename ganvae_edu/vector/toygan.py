@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import gan
-from ganvae_edu.runtime import resolve_device
+from ganvae_edu.runtime import resolve_device, warn
 from ganvae_edu.training import Step, TrainResult, run
 
 from . import toy
@@ -166,3 +166,32 @@ def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True,
     result.samples = result.sample(cfg.eval_samples, rng)
     result.metrics = toy.coverage(result.samples, mix)
     return result
+
+
+class LearnedNothing(RuntimeError):
+    """Every GAN of a comparison ended with no high-quality sample: a setting to change, not a result."""
+
+
+def verdict(runs: dict[str, ToyGANResult]) -> list[str]:
+    """Warn for each run whose samples reach no mode; raise `LearnedNothing` when none reaches one.
+
+    A GAN that covers 0 modes has no sample within 3σ of any mode: it learned nothing (a learning
+    rate too high for these networks, too few steps), and its reverse KL is undefined (null in
+    metrics.json). Returns the warnings, one line each; an empty list means every run learned.
+    """
+    lines = []
+    for label, r in runs.items():
+        if r.metrics.get("modes", 0) == 0:
+            c = r.config
+            lines.append(f"the {label} covers no mode (HQ {r.metrics.get('hq_fraction', 0):.0%}) "
+                         f"after {c.steps} steps at lr={c.lr:g}: it learned nothing")
+    for line in lines:
+        warn(line)
+    if runs and len(lines) == len(runs):
+        lrs = sorted({r.config.lr for r in runs.values()})
+        raise LearnedNothing(
+            f"all {len(runs)} GANs cover no mode: nothing was learned, so no figure here means anything; "
+            f"lower lr (now {', '.join(f'{x:g}' for x in lrs)}; the default is {ToyGANConfig.lr:g}) "
+            "or give more steps"
+        )
+    return lines
