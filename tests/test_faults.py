@@ -97,8 +97,8 @@ def test_headless_progress_bars_are_text(monkeypatch):
 def test_a_gan_that_reaches_no_mode_is_a_warning_and_all_of_them_an_error():
     untrained = train_toy_gan(ToyGANConfig(steps=1, eval_samples=200, snapshots=1), show_progress=False)
     assert untrained.metrics["modes"] == 0  # one step from the initialisation: no sample on a mode
-    with pytest.raises(LearnedNothing, match=r"all 2 GANs cover no mode: nothing was learned.*lower lr "
-                                             r"\(now 0.003; the default is 0.003\)"), pytest.warns(RunWarning):
+    expected = r"all 2 GANs cover no mode: nothing was learned.*lower lr \(now 0.003; the default is 0.003\)"
+    with pytest.raises(LearnedNothing, match=expected), pytest.warns(RunWarning):
         verdict({"plain GAN on ring8": untrained, "remedied GAN on ring8": untrained})
     learned = type(untrained)(**{**untrained.__dict__, "metrics": {**untrained.metrics, "modes": 3}})
     with pytest.warns(RunWarning) as caught:
@@ -324,3 +324,11 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{tmp_path / 'faults'} is in use by another run (pid {os.getpid()} on " in err
     assert "wait for it to end, or choose another --output-dir" in err
+
+
+def test_an_output_path_that_is_a_folder_is_refused_before_the_run(tmp_path, capsys):
+    (tmp_path / "faults" / "metrics.json").mkdir(parents=True)
+    assert cli.main(["run", FAULTS, "--output-dir", str(tmp_path)]) == 2
+    assert (f"{tmp_path / 'faults' / 'metrics.json'} is a folder, so the run could not write it"
+            in capsys.readouterr().err)
+    assert executions(tmp_path) == []

@@ -333,6 +333,8 @@ def time_notebook(nb: Notebook, workdir: Path, device: str | None = None) -> dic
             return {"seconds": None, "ok": None, "error": "not run: the notebook has no device parameter"}
         params["device"] = device
     res = nbs.execute(nb, params, Path(workdir), progress_bar=False)
+    if res.interrupted:  # Ctrl-C stops the whole benchmark, not just this notebook
+        raise KeyboardInterrupt(res.error)
     return {"seconds": res.seconds, "ok": res.error is None, "error": res.error}
 
 

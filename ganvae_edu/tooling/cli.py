@@ -453,7 +453,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             if res.error:
                 print(f"FAILED: {nb.stem} at {res.error}; {nb.path} left as it was",
                       file=sys.stderr)
-                return 1
+                return 130 if res.interrupted else 1
             clean = nbs.strip_volatile(nbformat.read(res.output, as_version=4))
             write_notebook_atomic(clean, nb.path)
             size = os.path.getsize(nb.path) / 1e6

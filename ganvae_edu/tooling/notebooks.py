@@ -320,6 +320,10 @@ def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, 
     # The notebook writes metrics.json to its `output_dir` parameter, when it is given one: the last
     # complete run's file is kept aside, to be put back if this run does not complete.
     metrics_file = Path(params["output_dir"]) / "metrics.json" if "output_dir" in params else None
+    for path in (final, metrics_file):
+        if path is not None and path.is_dir():  # found now, not when the run's last cell writes it
+            raise ValueError(f"{path} is a folder, so the run could not write it; remove it or choose "
+                             "another --output-dir")
     previous = metrics_file.read_bytes() if metrics_file and metrics_file.is_file() else None
     before = _stamp(metrics_file)
     km = _kernel_manager({"GANVAE_HEADLESS": "1" if headless else "0"})
