@@ -395,7 +395,7 @@ def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, 
             empty = sorted(k for k, v in metrics.items() if v is None)
             if empty:
                 warnings.append(f"no value (null in metrics.json) for {', '.join(empty)}")
-    if error is None and output.exists():
+    if output.exists():  # a failed run's warnings say what went wrong before it stopped
         warnings = run_warnings(output) + warnings
     return RunResult(notebook, output, seconds, error, metrics, warnings, interrupted)
 
