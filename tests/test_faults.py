@@ -237,11 +237,13 @@ def test_an_interrupted_run_keeps_the_last_complete_results_and_says_failed(tmp_
 def test_a_dead_kernel_is_one_failed_line(tmp_path):
     proc = start("run", FAULTS, "-p", "sleep", "600", "--output-dir", str(tmp_path), "--no-progress")
     wait_for(tmp_path / "executions.log")
-    kernels = subprocess.run(["pgrep", "-f", "ipykernel_launcher", "-P", str(proc.pid)],
-                             capture_output=True, text=True).stdout.split()
+    import psutil  # installed with ipykernel
+
+    children = psutil.Process(proc.pid).children()
+    kernels = [c for c in children if "ipykernel_launcher" in " ".join(c.cmdline())]
     assert kernels, "the kernel is a child of the run"
-    for pid in kernels:
-        os.kill(int(pid), signal.SIGKILL)
+    for kernel in kernels:
+        kernel.kill()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "FAILED: faults at cell 4 (In [3]): the kernel died (out of memory, or killed)" in err
