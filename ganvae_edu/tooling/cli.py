@@ -3,12 +3,17 @@ benchmark this machine.
 
     ganvae-edu list
     ganvae-edu run [NOTEBOOK ...] [-p NAME VALUE]... [-f params.yaml] [--output-dir DIR]
+                   [--cell-timeout SECONDS]
     ganvae-edu sweep NOTEBOOK -p NAME V1,V2,... [-p NAME2 A,B ...] [-f base.yaml] [--jobs N]
-                     [--output-dir DIR] [--plot METRIC]...
+                     [--output-dir DIR] [--plot METRIC]... [--cell-timeout SECONDS]
     ganvae-edu bench [--smoke] [--steps N] [--device DEV] [--data DIR]
                      [--notebooks 01,03 | --no-notebooks] [--output FILE]
     ganvae-edu student [NOTEBOOK ...]
     ganvae-edu refresh [NOTEBOOK ...]        (maintainers: re-execute the committed notebooks)
+
+Every problem found before a run (a bad file, folder or parameter) is one ``ganvae-edu: error:``
+line and exit 2; a failed run ends with its ``FAILED: NAME at cell N …`` line and exit 1, an
+interrupted one (Ctrl-C, SIGTERM) with the same line and exit 130.
 """
 
 from __future__ import annotations
