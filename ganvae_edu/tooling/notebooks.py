@@ -293,9 +293,9 @@ def execute(
 
     What a reader finds in ``output_dir`` is always a finished run: papermill saves the running
     notebook as a hidden ``.NAME.partial.ipynb``, renamed ``NAME.ipynb`` when the run succeeds.
-    A run that stops at an error becomes ``NAME.failed.ipynb`` and one stopped by Ctrl-C, SIGTERM,
-    a dead kernel or a cell running longer than `cell_timeout` seconds ``NAME.interrupted.ipynb``
-    (or ``.failed``), and ``NAME.ipynb`` and ``metrics.json`` stay those of the last complete run.
+    A run stopped by Ctrl-C or SIGTERM becomes ``NAME.interrupted.ipynb``; one that stops any
+    other way (an error, a dead kernel, a cell running longer than `cell_timeout` seconds)
+    ``NAME.failed.ipynb``; ``NAME.ipynb`` and ``metrics.json`` stay those of the last complete run.
 
     `headless` sets ``GANVAE_HEADLESS=1`` for the kernel (explorers draw once, progress bars are
     text: no widget comm, which papermill can wait on forever). `lock` holds the folder's lock,
@@ -303,17 +303,15 @@ def execute(
     A KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) kills the kernel and returns an
     interrupted result with its error line.
     """
+    output_dir = Path(output_dir)
+    with folder_lock(output_dir) if lock else nullcontext():
+        return _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless)
+
+
+def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless) -> RunResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    output_dir = Path(output_dir)
-    with folder_lock(output_dir) if lock else nullcontext():
-        return _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless,
-                        papermill, PapermillExecutionError)
-
-
-def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless,
-             papermill, PapermillExecutionError) -> RunResult:
     final = output_dir / notebook.path.name
     partial = output_dir / f".{notebook.stem}.partial.ipynb"
     params = dict(parameters)
