@@ -50,7 +50,13 @@ def test_committed_notebooks_follow_the_conventions(nb):
     assert "output_dir" in nb.parameters and "seed" in nb.parameters and "device" in nb.parameters
     assert any("NBVAL_CHECK_OUTPUT" in c.source for c in code)
     assert all(c.get("outputs") or not c.source.strip() for c in code[2:3]), "commit it executed"
-    assert "papermill" not in book.metadata and "widgets" not in book.metadata
+    assert "papermill" not in book.metadata
+    # every widget output has its saved state, or GitHub and nbviewer show `VBox(...)` and 0 % bars
+    state = book.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in code
+             for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    missing = [v for v in views if v not in state.get("state", {})]
+    assert not missing, f"{len(missing)} widget outputs without saved state: run `ganvae-edu refresh {nb.number}`"
     assert all("execution" not in c.metadata and "papermill" not in c.metadata for c in book.cells)
     assert nb.path.stat().st_size < 1_500_000
 
@@ -183,6 +189,8 @@ def test_strip_volatile_drops_timings_and_keeps_outputs():
     nb.cells.append(cell)
     clean = notebooks.strip_volatile(nb)
     assert "papermill" not in clean.metadata
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    assert "widgets" in notebooks.strip_volatile(nb).metadata  # the saved widget state stays
     assert clean.cells[0].metadata == {} and clean.cells[0].outputs[0].text == "1\n"
     assert "papermill" in nb.metadata  # the original is untouched
 

@@ -10,7 +10,7 @@ from ganvae_edu.evaluation.compare import curve_at
 from ganvae_edu.text.evaluate import total_variation
 from ganvae_edu.text.metrics import distinct_n
 
-from .feedback import ExerciseError, call, passed
+from .feedback import ExerciseError, call, exercise, passed
 
 
 def _number(got, want, ex: str, where: str) -> None:
@@ -24,6 +24,7 @@ def _number(got, want, ex: str, where: str) -> None:
         raise ExerciseError(f"{ex}: your value is {got:.6g} {where}, expected {want:.6g}")
 
 
+@exercise
 def distinct(fn: Callable) -> None:
     """fn(samples, n) → unique n-grams / all n-grams over the samples (0.0 when there are none)."""
     ex = "Exercise 1 (distinct-n)"
@@ -36,6 +37,7 @@ def distinct(fn: Callable) -> None:
     passed(ex, "distinct-1, 2, 3 correct, and 0 without n-grams")
 
 
+@exercise
 def curve_reading(fn: Callable) -> None:
     """fn(curve, self_bleu) → BLEU interpolated linearly on the curve, None outside its range."""
     ex = "Exercise 2 (reading a curve)"
@@ -47,6 +49,7 @@ def curve_reading(fn: Callable) -> None:
     passed(ex, "interpolation inside the sweep, None outside it")
 
 
+@exercise
 def total_variation_distance(fn: Callable) -> None:
     """fn(p, q) → ½ Σ_v |p(v) − q(v)| over dicts, a value missing from one counting as 0 there."""
     ex = "Exercise 3 (total variation)"

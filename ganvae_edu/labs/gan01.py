@@ -9,9 +9,10 @@ import torch
 
 from ganvae_edu.formulas import gan
 
-from .feedback import ExerciseError, assert_close, call, passed
+from .feedback import ExerciseError, assert_close, call, exercise, passed
 
 
+@exercise
 def optimal_discriminator(fn: Callable) -> None:
     """fn(p_data, p_g) must return D*(x) = p_data / (p_data + p_g) elementwise."""
     ex = "Exercise 1 (D*)"
@@ -28,6 +29,7 @@ def optimal_discriminator(fn: Callable) -> None:
     passed(ex, "D* matches p_data/(p_data + p_g) at 200 points")
 
 
+@exercise
 def jensen_shannon(fn: Callable) -> None:
     """fn(p, q) must return JSD(p ‖ q) in nats for probability vectors, 0·log 0 taken as 0."""
     ex = "Exercise 2 (JSD)"
@@ -50,6 +52,7 @@ def jensen_shannon(fn: Callable) -> None:
     passed(ex, f"JSD correct on 22 pairs, incl. disjoint supports (= log 2 = {math.log(2):.4f})")
 
 
+@exercise
 def nonsaturating_loss(fn: Callable) -> None:
     """fn(fake_logits) must return -mean(log sigmoid(l)), finite even for logits of ±200.
 

@@ -8,9 +8,10 @@ import torch
 
 from ganvae_edu.formulas import discrete
 
-from .feedback import ExerciseError, assert_close, call, passed
+from .feedback import ExerciseError, assert_close, call, exercise, passed
 
 
+@exercise
 def gumbel_softmax(fn: Callable) -> None:
     """fn(logits, u, tau) → softmax((logits − log(−log u)) / τ)."""
     ex = "Exercise 1 (Gumbel-softmax)"
@@ -24,6 +25,7 @@ def gumbel_softmax(fn: Callable) -> None:
     passed(ex, "relaxed samples correct at τ = 1 and 0.3")
 
 
+@exercise
 def reinforce_loss(fn: Callable) -> None:
     """fn(log_probs, rewards, baseline) → −mean((r − b) · log p), no gradient into r or b."""
     ex = "Exercise 2 (REINFORCE loss)"
@@ -46,6 +48,7 @@ def reinforce_loss(fn: Callable) -> None:
     passed(ex, "gradient = −mean (r − b) ∇ log p, rewards held constant")
 
 
+@exercise
 def straight_through(fn: Callable) -> None:
     """fn(y) → value one_hot(argmax y), gradient that of y."""
     ex = "Exercise 3 (straight-through)"

@@ -1,7 +1,14 @@
-"""Student copies: every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes a stub."""
+"""Student copies: every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes a stub.
+
+Inside a function the stub is ``raise NotImplementedError()``, which the checker reports as not
+done yet. At the top of a cell (an answer such as ``prediction = 0.5``) each name the region
+assigns becomes ``name = None``, which the checker reports the same way: so a student copy run
+top to bottom never stops at an exercise.
+"""
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from collections.abc import Iterable
@@ -30,9 +37,32 @@ def student_source(source: str) -> str:
 
     def stub(m: re.Match) -> str:
         ind = m.group("indent")
+        if not ind:
+            names = _assigned(m.group(0))
+            if names:
+                return "".join(f"{n} = None  # YOUR ANSWER HERE\n" for n in names)
         return f"{ind}# YOUR CODE HERE\n{ind}raise NotImplementedError()\n"
 
     return _REGION.sub(stub, source)
+
+
+def _assigned(region: str) -> list[str]:
+    """The names a top-level solution region assigns, in order (none if it defines anything else)."""
+    try:
+        tree = ast.parse(region)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else None
+        if targets is None:
+            return []
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name) and n.id not in names:
+                    names.append(n.id)
+    return names
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

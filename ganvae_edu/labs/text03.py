@@ -9,9 +9,10 @@ import torch
 
 from ganvae_edu.text import metrics, sampling
 
-from .feedback import ExerciseError, assert_close, call, passed
+from .feedback import ExerciseError, assert_close, call, exercise, passed
 
 
+@exercise
 def perplexity(fn: Callable) -> None:
     """fn(sentence_log_probs, sentence_lengths) → perplexity exp(−Σ log p / Σ (length + 1))."""
     ex = "Exercise 1 (perplexity)"
@@ -29,6 +30,7 @@ def perplexity(fn: Callable) -> None:
     passed(ex, "perplexity = exp(NLL per token), with <eos> counted in every sentence")
 
 
+@exercise
 def top_p_filter(fn: Callable) -> None:
     """fn(probs, p) → probs with all but the nucleus zeroed, renormalised (rows of a 2-D tensor)."""
     ex = "Exercise 2 (top-p)"
@@ -46,6 +48,7 @@ def top_p_filter(fn: Callable) -> None:
     passed(ex, "nucleus of 20 random distributions at p = 0.5, 0.9, 1.0")
 
 
+@exercise
 def clipped_precision(fn: Callable) -> None:
     """fn(hypothesis, references, n) → (clipped matches, total n-grams) as in BLEU's p_n."""
     ex = "Exercise 3 (clipped n-gram precision)"

@@ -9,9 +9,10 @@ import torch
 
 from ganvae_edu.formulas import vae
 
-from .feedback import assert_close, call, passed
+from .feedback import assert_close, call, exercise, passed
 
 
+@exercise
 def kl_standard_normal(fn: Callable) -> None:
     """fn(mu, logvar) must return KL(N(μ, diag σ²) ‖ N(0, I)) per row, summed over the last dim."""
     ex = "Exercise 1 (Gaussian KL)"
@@ -27,6 +28,7 @@ def kl_standard_normal(fn: Callable) -> None:
     passed(ex, "KL(q ‖ N(0, I)) correct on 50 random diagonal Gaussians")
 
 
+@exercise
 def reparameterize(fn: Callable) -> None:
     """fn(mu, logvar, eps) must return mu + exp(logvar / 2) * eps."""
     ex = "Exercise 2 (reparameterized sample)"
@@ -45,6 +47,7 @@ def reparameterize(fn: Callable) -> None:
     passed(ex, "z = μ + σ·ε with σ = exp(½ log σ²)")
 
 
+@exercise
 def iwae_bound(fn: Callable) -> None:
     """fn(log_weights) must return log (1/K) Σ_k exp(log_weights[k]) over dim 0, stably."""
     ex = "Exercise 3 (IWAE bound)"

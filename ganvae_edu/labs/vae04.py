@@ -9,9 +9,10 @@ import torch
 
 from ganvae_edu.formulas import vae
 
-from .feedback import ExerciseError, assert_close, call, passed
+from .feedback import ExerciseError, assert_close, call, exercise, passed
 
 
+@exercise
 def logistic_schedule(fn: Callable) -> None:
     """fn(step, warmup) → β = 1 / (1 + exp(−10 (step / warmup − ½))) before warmup, 1 after."""
     ex = "Exercise 1 (logistic KL annealing)"
@@ -22,6 +23,7 @@ def logistic_schedule(fn: Callable) -> None:
     passed(ex, "β rises from 0.007 through ½ at warmup/2 to 1, and stays at 1")
 
 
+@exercise
 def word_dropout(fn: Callable) -> None:
     """fn(inputs, rate, generator) → inputs with words (ids ≥ 4) replaced by UNK = 3 w.p. rate."""
     ex = "Exercise 2 (word dropout)"
@@ -47,6 +49,7 @@ def word_dropout(fn: Callable) -> None:
     passed(ex, f"{rate:.3f} of {words} words became <unk>; <bos> and <pad> untouched")
 
 
+@exercise
 def iw_nll_per_token(fn: Callable) -> None:
     """fn(log_weights (k, B), lengths (B,)) → −Σ_x log mean_k exp(w) / Σ (length + 1)."""
     ex = "Exercise 3 (importance-weighted NLL per token)"

@@ -9,9 +9,10 @@ import torch
 
 from ganvae_edu.formulas import combined, gan
 
-from .feedback import ExerciseError, assert_close, call, passed
+from .feedback import ExerciseError, assert_close, call, exercise, passed
 
 
+@exercise
 def player_losses(fn: Callable) -> None:
     """fn(real_logits, fake_logits, log_likelihood, kl, beta, gamma) → a dict of the three losses."""
     ex = "Exercise 1 (the players' losses)"
@@ -32,6 +33,7 @@ def player_losses(fn: Callable) -> None:
     passed(ex, "encoder, decoder and discriminator losses correct (β = 0.5, γ = 2)")
 
 
+@exercise
 def posterior_codes(fn: Callable) -> None:
     """fn(mu, logvar, draws, eps) → (draws · N, d) codes μ + σ ε, rows of μ repeated draw after draw."""
     ex = "Exercise 2 (aggregate-posterior codes)"
@@ -49,6 +51,7 @@ def posterior_codes(fn: Callable) -> None:
     passed(ex, "z = μ + σ ε for every sentence, 3 draws each")
 
 
+@exercise
 def article_d_loss(fn: Callable) -> None:
     """fn(real_logits (B, 1), fake_logits (B, 1)) → the discriminator's loss, computed on logits."""
     ex = "Exercise 3 (the article's D loss, fixed)"

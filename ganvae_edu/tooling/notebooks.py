@@ -132,12 +132,13 @@ def select(names: list[str], directory: Path | None = None) -> list[Notebook]:
 def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of `nb` without what changes from run to run and means nothing to a reader.
 
-    Drops papermill's and Jupyter's timing metadata, saved widget state and the Python
-    patch version; keeps outputs and execution counts.
+    Drops papermill's and Jupyter's timing metadata and the Python patch version; keeps
+    outputs, execution counts and the saved widget state (``metadata.widgets``, which nbclient
+    stores), without which GitHub, nbviewer and exported HTML show an explorer as ``VBox(...)``
+    and a progress bar as its first frame.
     """
     nb = copy.deepcopy(nb)
-    for key in ("papermill", "widgets"):
-        nb.metadata.pop(key, None)
+    nb.metadata.pop("papermill", None)
     nb.metadata.get("language_info", {}).pop("version", None)
     for cell in nb.cells:
         for key in ("papermill", "execution", "collapsed", "scrolled"):
