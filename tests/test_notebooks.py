@@ -56,7 +56,7 @@ def test_committed_notebooks_follow_the_conventions(nb):
     views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in code
              for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     missing = [v for v in views if v not in state.get("state", {})]
-    assert not missing, f"{len(missing)} widget outputs without saved state: run `ganvae-edu refresh {nb.number}`"
+    assert not missing, f"{len(missing)} widget outputs without saved state; `ganvae-edu refresh {nb.number}`"
     assert all("execution" not in c.metadata and "papermill" not in c.metadata for c in book.cells)
     assert nb.path.stat().st_size < 1_500_000
 

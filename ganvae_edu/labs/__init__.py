@@ -8,12 +8,14 @@ defines the student's function with the answer between nbgrader-style markers
     ### END SOLUTION
 
 and ends by calling a checker from this package (``check.optimal_discriminator(fn)``),
-which prints a ✓ line or raises `ExerciseError` saying what is off and where.
-`student.write_student_copies` replaces each region with a stub that raises
-NotImplementedError, so an untouched student copy fails its checks with a clear message.
+which prints a ✓ line, or shows a box saying what is off and where (or that the exercise is
+not done yet) and lets the notebook go on (`feedback.exercise`). `student.write_student_copies`
+replaces each region with a stub (``raise NotImplementedError()`` in a function, ``name = None``
+for a top-level answer), so an untouched student copy runs top to bottom, each exercise saying
+it is not done yet.
 """
 
-from .feedback import ExerciseError
+from .feedback import ExerciseError, NotDone
 from .student import student_notebook, student_source, write_student_copies
 
-__all__ = ["ExerciseError", "student_notebook", "student_source", "write_student_copies"]
+__all__ = ["ExerciseError", "NotDone", "student_notebook", "student_source", "write_student_copies"]
