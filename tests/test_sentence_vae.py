@@ -84,3 +84,60 @@ def test_interpolation_and_decoding():
     out = model.decode(line, max_len=7, greedy=True)
     assert len(out) == 5 and all(len(s) <= 7 for s in out)
     assert vae.kl_weight(10, "none", 0) == 1.0
+
+
+def _scenes(n=200):
+    g = torch.Generator().manual_seed(0)
+    data = []
+    for i in range(n):
+        words = [4, 5, 6] if i % 2 else [7, 8, 9]
+        data.append([1] + [words[int(torch.randint(3, (1,), generator=g))] for _ in range(4)] + [2])
+    return data
+
+
+def test_fit_runs_a_passed_step_factory_and_the_default_is_the_package_step():
+    from ganvae_edu.text.fit import loss_step
+
+    data, cfg = _scenes(), TrainConfig(steps=3, batch_size=16, lr=1e-2)
+    obj = VAEObjective(kl_schedule="linear", kl_warmup=2, word_dropout=0.3, free_bits=0.2)
+    calls = []
+
+    def counting(model, draw):  # the package's step, counted: the factory passed is the one run
+        inner = loss_step(obj.step_loss)(model, draw)
+
+        def step(s):
+            calls.append(s.number)
+            return inner(s)
+
+        return step
+
+    runs = {}
+    ways = {"default": {"step_loss": obj.step_loss}, "passed": {"step_loss": None, "step": counting}}
+    for name, kwargs in ways.items():
+        torch.manual_seed(0)
+        model = SentenceVAE(10, emb=6, hidden=8, latent=2)
+        runs[name] = (fit(model, data, cfg=cfg, show_progress=False, **kwargs), model)
+    assert calls == [1, 2, 3]
+    (a, ma), (b, mb) = runs["default"], runs["passed"]
+    assert a.history == b.history and {"train_loss", "train_rec", "train_kl", "beta"} <= set(a.history[0])
+    assert all(torch.equal(p, q) for p, q in zip(ma.parameters(), mb.parameters()))
+    with pytest.raises(ValueError, match="not both"):
+        fit(ma, data, obj.step_loss, cfg, step=counting, show_progress=False)
+    with pytest.raises(ValueError, match="neither"):
+        fit(ma, data, None, cfg, show_progress=False)
+
+
+def test_the_elbo_step_loss_is_the_free_bits_elbo_by_hand():
+    torch.manual_seed(0)
+    model = SentenceVAE(10, emb=6, hidden=8, latent=3)
+    batch, lengths = pad(_scenes(8))
+    obj = VAEObjective(kl_schedule="linear", kl_warmup=10, free_bits=0.3)
+    torch.manual_seed(1)
+    loss, tokens, record = obj.step_loss(model, batch, lengths, 4)
+    torch.manual_seed(1)
+    out = model(batch, lengths)
+    kl_j = out["kl_dim"].mean(0)
+    kl_term = len(batch) * torch.maximum(kl_j, torch.tensor(0.3)).sum()
+    by_hand = (-out["rec"].sum() + 0.4 * kl_term) / (5 * 8)  # 4 words and <eos> each
+    assert tokens == 5 * 8 and record["beta"] == pytest.approx(0.4)
+    assert torch.isclose(loss, by_hand) and record["train_loss"] == pytest.approx(by_hand.item())

@@ -185,14 +185,22 @@ class VAEObjective:
     free_bits: float = 0.0  # λ nats per latent dimension (vae.free_bits_kl)
 
     def step_loss(self, model: SentenceVAE, batch: Tensor, lengths: Tensor, step: int):
-        """(loss per token, tokens, record) for `train.fit`: −(rec − β · KL term) / tokens."""
+        r"""(loss per token, tokens, record) for `fit`: the package's ELBO step with the remedies,
+
+            loss = −(Σ_x log p(x | z) − β_t · B · Σ_j max(λ, mean_x KL_j)) / tokens,
+
+        z ~ q(z|x) (one sample), the decoder's inputs word-dropped, β_t = `vae.kl_weight`, λ the
+        free bits (`vae.free_bits_kl`), tokens the words and <eos> of the batch. The record holds
+        that loss, the reconstruction NLL per token, the KL per sentence and β.
+        """
         out = model(batch, lengths, dropout=self.word_dropout)
         tokens = int((lengths - 1).sum())
         beta = vae.kl_weight(step, self.kl_schedule, self.kl_warmup)
         kl_term = vae.free_bits_kl(out["kl_dim"], self.free_bits) * len(batch)
         loss = (-out["rec"].sum() + beta * kl_term) / tokens
         kl = out["kl_dim"].sum(1).mean().item()
-        return loss, tokens, {"train_rec": -out["rec"].sum().item() / tokens, "train_kl": kl, "beta": beta}
+        return loss, tokens, {"train_loss": loss.item(), "train_rec": -out["rec"].sum().item() / tokens,
+                              "train_kl": kl, "beta": beta}
 
 
 @torch.no_grad()
