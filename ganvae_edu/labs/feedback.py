@@ -89,9 +89,11 @@ def call(fn: Callable[..., Any], *args: Any, exercise: str, forbid: Iterable[Cal
         if forbidden:
             sys.setprofile(previous)
     if used:
+        name = _name(used[0])
+        whose = "the package's " if name.startswith("ganvae_edu.") else ""
         raise ExerciseError(
-            f"{exercise}: your code calls the package's `{_name(used[0])}`, which computes the answer "
-            "itself; write it from torch operations — that is the exercise"
+            f"{exercise}: your code calls {whose}`{name}`, which computes the answer itself; "
+            "work it out yourself — that is the exercise"
         )
     return result
 
