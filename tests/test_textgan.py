@@ -66,3 +66,39 @@ def test_a_nan_stops_training_and_keeps_the_last_good_weights(tiny_ids):
     assert all(torch.equal(a, b) for a, b in zip(before, lm.parameters()))
     with pytest.raises(ValueError, match="variant='wgan'"):
         train_text_gan("wgan", lm, disc, data, TextGANConfig(steps=1), show_progress=False)
+
+
+@pytest.mark.parametrize("variant", ["reinforce", "gumbel"])
+def test_a_passed_step_factory_is_the_one_that_runs(variant, tiny_ids):
+    from ganvae_edu.text.textgan import STEPS
+
+    lm = pretrained(tiny_ids)
+    disc = CNNDiscriminator(V, emb=8, filters=8)
+    calls = []
+
+    def mine(g, d, train, cfg):
+        calls.append((g, d, train, cfg))
+        inner = STEPS[variant](g, d, train, cfg)
+        return lambda s: {**inner(s), "mine": 1.0}
+
+    cfg = TextGANConfig(steps=3, batch_size=8, max_len=6)
+    history = train_text_gan(variant, lm, disc, tiny_ids, cfg, show_progress=False, step=mine).history
+    assert len(calls) == 1 and calls[0][0] is lm and calls[0][1] is disc and calls[0][3] is cfg
+    assert [h["mine"] for h in history] == [1.0, 1.0, 1.0]
+    default = train_text_gan(variant, lm, disc, tiny_ids, cfg, show_progress=False).history
+    assert "mine" not in default[0] and "d_real" in default[0]
+
+
+@pytest.mark.parametrize("variant", ["reinforce", "gumbel"])
+def test_steps_agree_tells_an_equal_step_from_a_different_one(variant, tiny_ids):
+    from ganvae_edu.text.textgan import STEPS, steps_agree
+
+    lm = pretrained(tiny_ids)
+    torch.manual_seed(0)
+    disc = CNNDiscriminator(V, emb=8, filters=8)  # dropout 0.25: both runs must draw the same masks
+    cfg = TextGANConfig(batch_size=16, max_len=6, g_lr=1e-3, d_lr=1e-3)
+    assert steps_agree(variant, STEPS[variant], lm, disc, tiny_ids, cfg) == {
+        "d_loss": True, "g_loss": True, "weights": True}
+    other = {"reinforce": "gumbel", "gumbel": "reinforce"}[variant]
+    verdict = steps_agree(variant, STEPS[other], lm, disc, tiny_ids, cfg)
+    assert verdict["weights"] is False and verdict["g_loss"] is False

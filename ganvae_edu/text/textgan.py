@@ -11,15 +11,21 @@ non-saturating generator loss).
   geometrically from `tau_start` to `tau_end` (RelGAN anneals it); `straight_through` uses hard
   one-hots forward.
 
+Each variant's step is a factory (`reinforce_step`, `gumbel_step`: ``factory(lm, disc, train,
+cfg)`` returns the loop's ``step(s)``); `train_text_gan(..., step=...)` runs another one with the
+same signature (notebook 05 writes its own), and `steps_agree` checks that one against the
+package's on a fixed batch and seed.
+
 A NaN/inf loss stops training with `training.TrainingDiverged` (the loop's guard), so the models
 keep the weights of their last good step.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import Tensor
@@ -30,6 +36,9 @@ from ganvae_edu.training import Step, TrainResult, data_digest, run
 from .batches import pad
 from .discriminator import CNNDiscriminator
 from .lm import GRULanguageModel
+
+StepFactory = Callable[[GRULanguageModel, CNNDiscriminator, Sequence[Sequence[int]], "TextGANConfig"],
+                       Callable[[Step], dict]]
 
 
 @dataclass
@@ -82,72 +91,116 @@ def soft_generate(lm: GRULanguageModel, n: int, bos_id: int, eos_id: int, max_le
     return torch.where(after[..., None], pad_one_hot, y)
 
 
-def text_gan_step(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
-                  cfg: TextGANConfig):
-    """The step of one batch: D on real against generated sentences, then the generator's update.
+def draw_real(train: Sequence[Sequence[int]], cfg: TextGANConfig, rng: torch.Generator,
+              lm: GRULanguageModel) -> tuple[Tensor, list[Sequence[int]]]:
+    """A batch of real sentences drawn with `rng`: as D sees them (B, T) (`real_targets`), and
+    the drawn <bos> … <eos> id lists themselves (for `mle_term`)."""
+    idx = torch.randint(len(train), (cfg.batch_size,), generator=rng).tolist()
+    sentences = [train[i] for i in idx]
+    return real_targets(sentences, cfg.max_len, lm.pad_id).to(lm.out.weight.device), sentences
 
-    "reinforce": sample whole sentences, reward r = D(x) against a moving-average baseline, and
-    follow the score-function gradient. "gumbel": relaxed sentences whose D score is
-    differentiated through the whole sequence (non-saturating loss). The baseline is carried
-    across steps in ``s.state`` (so it is checkpointed with the rest).
+
+def mle_term(lm: GRULanguageModel, sentences: Sequence[Sequence[int]], cfg: TextGANConfig) -> Tensor:
+    """cfg.mle_weight × the teacher-forced NLL per token of `sentences` (a real batch)."""
+    batch, lengths = pad(list(sentences), lm.pad_id)
+    total, n = lm.nll(batch.to(lm.out.weight.device), lengths.to(lm.out.weight.device))
+    return cfg.mle_weight * total / n
+
+
+def reinforce_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                   cfg: TextGANConfig):
+    r"""The REINFORCE (SeqGAN-style) step of one batch: D on real against sampled sentences, then
+
+        b ← decay · b + (1 − decay) · mean r,   r = D(x) = σ(logit),   x ~ p_θ
+        L_G = −mean_n (r_n − b) · log p_θ(x_n)          (`discrete.reinforce_surrogate`)
+
+    The baseline b is carried across steps in ``s.state`` (so it is checkpointed with the rest).
+    Records d_loss, g_loss, the mean reward and D's mean on the real batch (d_real).
     """
-    if variant not in ("reinforce", "gumbel"):
-        raise ValueError(f"variant={variant!r}: use 'reinforce' or 'gumbel'")
     device = lm.out.weight.device
-    bos_id, eos_id = lm.bos_id, lm.eos_id
 
     def step(s: Step) -> dict[str, float | Tensor]:
-        idx = torch.randint(len(train), (cfg.batch_size,), generator=s.rng).tolist()
-        real = real_targets([train[i] for i in idx], cfg.max_len, lm.pad_id).to(device)
-        record: dict[str, float | Tensor] = {}
+        real, sentences = draw_real(train, cfg, s.rng, lm)  # (B, T)
         lm.train()
-        if variant == "reinforce":
-            with torch.no_grad():
-                ids = lm.sample(cfg.batch_size, max_len=cfg.max_len, generator=s.rng)
-            batch, lengths = pad([[bos_id, *x, eos_id] for x in ids], lm.pad_id)
-            fake = batch[:, 1:].to(device)
-        else:
-            tau = tau_at(s.number, cfg)
-            fake = soft_generate(lm, cfg.batch_size, bos_id, eos_id, cfg.max_len, tau,
-                                 cfg.straight_through, s.rng)
-            record["tau"] = tau
-
-        # discriminator: real against (detached) fake
-        d_loss = gan.discriminator_loss(disc(real), disc(fake if variant == "reinforce" else fake.detach()))
+        with torch.no_grad():
+            ids = lm.sample(cfg.batch_size, max_len=cfg.max_len, generator=s.rng)
+        batch, lengths = pad([[lm.bos_id, *x, lm.eos_id] for x in ids], lm.pad_id)
+        batch, lengths = batch.to(device), lengths.to(device)
+        fake = batch[:, 1:]  # (B, T'): w_1 … <eos>, as D sees real ones
+        real_logits = disc(real)
+        d_loss = gan.discriminator_loss(real_logits, disc(fake))
         s.update("discriminator", d_loss)
 
-        # generator
-        disc.requires_grad_(False)
-        if variant == "reinforce":
-            with torch.no_grad():
-                reward = torch.sigmoid(disc(fake))
-            mean_r = reward.mean().item()
-            baseline = s.state.get("baseline")
-            decay = cfg.baseline_decay
-            baseline = mean_r if baseline is None else decay * baseline + (1 - decay) * mean_r
-            s.state["baseline"] = baseline
-            log_p = lm.sentence_log_prob(batch.to(device), lengths.to(device))
-            g_loss = discrete.reinforce_surrogate(log_p, reward, baseline)
-            record["reward"] = mean_r
-        else:
-            g_loss = gan.generator_loss_nonsaturating(disc(fake))
+        with torch.no_grad():
+            reward = torch.sigmoid(disc(fake))  # (B,)
+        mean_r = reward.mean().item()
+        baseline, decay = s.state.get("baseline"), cfg.baseline_decay
+        baseline = mean_r if baseline is None else decay * baseline + (1 - decay) * mean_r
+        s.state["baseline"] = baseline
+        log_p = lm.sentence_log_prob(batch, lengths)  # (B,)
+        g_loss = discrete.reinforce_surrogate(log_p, reward, baseline)
         if cfg.mle_weight > 0:
-            mle_batch, mle_len = pad([train[i] for i in idx], lm.pad_id)
-            total, n = lm.nll(mle_batch.to(device), mle_len.to(device))
-            g_loss = g_loss + cfg.mle_weight * total / n
-        disc.requires_grad_(True)
+            g_loss = g_loss + mle_term(lm, sentences, cfg)
         s.update("generator", g_loss)
-        record.update(d_loss=d_loss, g_loss=g_loss)
-        return record
+        return {"reward": mean_r, "d_real": torch.sigmoid(real_logits).mean().item(),
+                "d_loss": d_loss, "g_loss": g_loss}
 
     return step
+
+
+def gumbel_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                cfg: TextGANConfig):
+    r"""The Gumbel-softmax (RelGAN-style) step of one batch: relaxed sentences y (`soft_generate`,
+    temperature τ = `tau_at(step)`), D on real against y (detached), then the non-saturating
+
+        L_G = −mean log D(y),   differentiated through every yᵀE back into the generator.
+
+    Records d_loss, g_loss, τ, and D's mean on the real (d_real) and relaxed (d_fake) batch.
+    """
+
+    def step(s: Step) -> dict[str, float | Tensor]:
+        real, sentences = draw_real(train, cfg, s.rng, lm)  # (B, T)
+        lm.train()
+        tau = tau_at(s.number, cfg)
+        fake = soft_generate(lm, cfg.batch_size, lm.bos_id, lm.eos_id, cfg.max_len, tau,
+                             cfg.straight_through, s.rng)  # (B, T', V)
+        real_logits = disc(real)
+        d_loss = gan.discriminator_loss(real_logits, disc(fake.detach()))
+        s.update("discriminator", d_loss)
+
+        disc.requires_grad_(False)  # G's loss moves G only
+        fake_logits = disc(fake)
+        g_loss = gan.generator_loss_nonsaturating(fake_logits)
+        if cfg.mle_weight > 0:
+            g_loss = g_loss + mle_term(lm, sentences, cfg)
+        disc.requires_grad_(True)
+        s.update("generator", g_loss)
+        return {"tau": tau, "d_real": torch.sigmoid(real_logits).mean().item(),
+                "d_fake": torch.sigmoid(fake_logits).mean().item(), "d_loss": d_loss, "g_loss": g_loss}
+
+    return step
+
+
+STEPS = {"reinforce": reinforce_step, "gumbel": gumbel_step}  # the package's step factory per variant
+
+
+def text_gan_step(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                  cfg: TextGANConfig):
+    """The package's step of `variant` ("reinforce" → `reinforce_step`, "gumbel" → `gumbel_step`)."""
+    if variant not in STEPS:
+        raise ValueError(f"variant={variant!r}: use 'reinforce' or 'gumbel'")
+    return STEPS[variant](lm, disc, train, cfg)
 
 
 def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
                    train: Sequence[Sequence[int]], cfg: TextGANConfig, bos_id: int = 1, eos_id: int = 2,
                    show_progress: bool = True, on_eval: Callable[[int], dict[str, float]] | None = None,
-                   eval_every: int | None = None, checkpoint: str | os.PathLike | None = None) -> TrainResult:
-    """Adversarial training of `lm` against `disc` ("reinforce" or "gumbel") with `text_gan_step`.
+                   eval_every: int | None = None, checkpoint: str | os.PathLike | None = None,
+                   *, step: StepFactory | None = None) -> TrainResult:
+    """Adversarial training of `lm` against `disc` ("reinforce" or "gumbel") on the one loop.
+
+    `step`: a step factory ``step(lm, disc, train, cfg) → (Step → record)``, the signature of
+    `reinforce_step` and `gumbel_step`; None runs the package's own for `variant` (`STEPS`).
 
     `on_eval(step)` (optional) is called every `eval_every` steps and at the end, with the
     generator in eval mode; what it returns is merged into that step's record (e.g. BLEU and
@@ -156,14 +209,16 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
     if (bos_id, eos_id) != (lm.bos_id, lm.eos_id):
         raise ValueError(f"bos_id={bos_id}, eos_id={eos_id} differ from the language model's "
                          f"({lm.bos_id}, {lm.eos_id}); build the model with the vocabulary's ids")
-    step = text_gan_step(variant, lm, disc, train, cfg)
+    if variant not in STEPS:
+        raise ValueError(f"variant={variant!r}: use 'reinforce' or 'gumbel'")
+    step_fn = (step or STEPS[variant])(lm, disc, train, cfg)
 
     def evaluate(k: int) -> dict[str, float]:
         lm.eval()
         return on_eval(k)
 
     result = run(
-        step, steps=cfg.steps,
+        step_fn, steps=cfg.steps,
         optimizers={"discriminator": torch.optim.Adam(disc.parameters(), lr=cfg.d_lr),
                     "generator": torch.optim.Adam(lm.parameters(), lr=cfg.g_lr)},
         modules={"generator": lm, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
@@ -175,3 +230,32 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
     )
     lm.eval()
     return result
+
+
+def steps_agree(variant: str, step: StepFactory, lm: GRULanguageModel, disc: CNNDiscriminator,
+                train: Sequence[Sequence[int]], cfg: TextGANConfig, steps: int = 2,
+                atol: float = 1e-6) -> dict[str, bool]:
+    """Does the step factory `step` train as the package's own step of `variant` does?
+
+    Both run `steps` steps of `train_text_gan` from copies of the same `lm` and `disc`, with the
+    same batches (the run's generator, seeded by cfg.seed) and the same dropout masks (torch's
+    global generator seeded by cfg.seed before each run). Returns, each to `atol`: the recorded
+    d_loss and g_loss of every step, and the weights of both players at the end.
+    """
+    cfg = replace(cfg, steps=steps)
+    runs = []
+    for factory in (step, STEPS[variant]):
+        g, d = copy.deepcopy(lm), copy.deepcopy(disc)
+        torch.manual_seed(cfg.seed)
+        history = train_text_gan(variant, g, d, train, cfg, lm.bos_id, lm.eos_id, show_progress=False,
+                                 step=factory).history
+        weights = [p.detach() for p in [*g.parameters(), *d.parameters()]]
+        runs.append((history, weights))
+    (h1, w1), (h2, w2) = runs
+
+    def close(key: str) -> bool:
+        return len(h1) == len(h2) and all(key in a and key in b and abs(float(a[key]) - float(b[key])) <= atol
+                                          for a, b in zip(h1, h2))
+
+    return {"d_loss": close("d_loss"), "g_loss": close("g_loss"),
+            "weights": all(torch.allclose(a, b, atol=atol, rtol=0) for a, b in zip(w1, w2))}
