@@ -56,3 +56,32 @@ def test_log_density_integrates_to_one():
     xy = torch.cartesian_prod(g, g)
     mass = mix.log_density(xy).exp().sum() * (g[1] - g[0]) ** 2
     assert abs(mass.item() - 1) < 1e-3
+
+
+def test_energy_distance_against_closed_forms():
+    # point masses at 0 and at a: E = 2a
+    assert math.isclose(toy.energy_distance(torch.zeros(5, 1), torch.full((7, 1), 3.0)), 6.0)
+    same = torch.randn(50, 2)
+    assert abs(toy.energy_distance(same, same)) < 1e-12
+    # N(0, 1) against N(m, 1) in 1D: X - Y ~ N(-m, 2), X - X' ~ N(0, 2), E|N(m, s²)| is closed-form
+    m = 1.5
+
+    def abs_mean(mean, var):
+        s = math.sqrt(var)
+        tail = mean * math.erf(mean / (s * math.sqrt(2)))
+        return s * math.sqrt(2 / math.pi) * math.exp(-mean**2 / (2 * var)) + tail
+
+    exact = 2 * abs_mean(m, 2.0) - 2 * abs_mean(0.0, 2.0)
+    g = torch.Generator().manual_seed(0)
+    est = toy.energy_distance(torch.randn(4000, 1, generator=g), m + torch.randn(4000, 1, generator=g))
+    assert abs(est - exact) < 0.03
+
+
+def test_energy_distance_is_not_fooled_by_a_blob_over_the_ring():
+    ring = toy.ring8()
+    g = torch.Generator().manual_seed(1)
+    data, other = ring.sample(2000, g), ring.sample(2000, g)
+    blob = 0.7 * torch.randn(20_000, 2, generator=g)  # a collapsed VAE: one Gaussian over the ring
+    assert toy.coverage(blob, ring)["modes"] == 8  # the mode count is fooled
+    blob = blob[:2000]
+    assert toy.energy_distance(blob, data) > 10 * toy.energy_distance(other, data)

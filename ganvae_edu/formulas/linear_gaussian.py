@@ -2,7 +2,6 @@ r"""The linear-Gaussian latent model: a VAE's world in which every quantity is e
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -13,57 +12,67 @@ from .vae import LOG_2PI, elbo, gaussian_log_prob, kl_standard_normal
 
 @dataclass
 class LinearGaussian:
-    r"""z ~ N(0, I_k), x | z ~ N(W z + b, σ² I_d): a latent model whose every quantity is exact.
+    r"""z ~ N(0, I_k), x | z ~ N(W z + b, D), D = diag(σ²): a latent model whose every quantity is exact.
 
-    Marginal:  x ~ N(b, W Wᵀ + σ² I).
-    Posterior: z | x ~ N(m, S), S = (I + WᵀW / σ²)⁻¹, m = S Wᵀ (x - b) / σ².
+    `sigma` is one noise scale for every dimension (a float, D = σ² I) or one per dimension (a
+    (d,) tensor, as a linear VAE with a learned σ_x per dimension has).
+
+    Marginal:  x ~ N(b, W Wᵀ + D).
+    Posterior: z | x ~ N(m, S), S = (I + Wᵀ D⁻¹ W)⁻¹, m = S Wᵀ D⁻¹ (x - b).
     """
 
     W: Tensor  # (d, k)
     b: Tensor  # (d,)
-    sigma: float
+    sigma: float | Tensor  # scalar, or (d,)
 
     @property
     def latent_dim(self) -> int:
         return self.W.shape[1]
 
+    @property
+    def noise_var(self) -> Tensor:
+        r"""The diagonal of D, σ_i² per data dimension, shape (d,)."""
+        s = torch.as_tensor(self.sigma, dtype=self.W.dtype)
+        return (s**2).expand(self.W.shape[0])
+
+    @property
+    def posterior_precision(self) -> Tensor:
+        r"""Λ = S⁻¹ = I + Wᵀ D⁻¹ W, the same for every x, shape (k, k)."""
+        k = self.latent_dim
+        return torch.eye(k, dtype=self.W.dtype) + self.W.T @ (self.W / self.noise_var[:, None])
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         d, k = self.W.shape
         z = torch.randn(n, k, generator=generator, dtype=self.W.dtype)
         noise = torch.randn(n, d, generator=generator, dtype=self.W.dtype)
-        return z @ self.W.T + self.b + self.sigma * noise
+        return z @ self.W.T + self.b + self.noise_var.sqrt() * noise
 
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
-        r"""log p(x|z) = log N(x; W z + b, σ² I)."""
-        logvar = torch.full_like(x, 2 * math.log(self.sigma))
+        r"""log p(x|z) = log N(x; W z + b, D)."""
+        logvar = self.noise_var.log().to(x.dtype).expand_as(x)
         return gaussian_log_prob(x, z @ self.W.T + self.b, logvar)
 
     def log_marginal(self, x: Tensor) -> Tensor:
-        r"""log p(x) = log N(x; b, C), C = W Wᵀ + σ² I, via a Cholesky factor of C."""
-        d = self.W.shape[0]
-        cov = self.W @ self.W.T + self.sigma**2 * torch.eye(d, dtype=self.W.dtype)
+        r"""log p(x) = log N(x; b, C), C = W Wᵀ + D, via a Cholesky factor of C."""
+        cov = self.W @ self.W.T + torch.diag(self.noise_var)
         dist = torch.distributions.MultivariateNormal(self.b, covariance_matrix=cov)
         return dist.log_prob(x)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         r"""Mean (n, k) and covariance (k, k) of the exact posterior p(z|x)."""
-        k = self.latent_dim
-        precision = torch.eye(k, dtype=self.W.dtype) + self.W.T @ self.W / self.sigma**2
-        cov = torch.linalg.inv(precision)
-        mean = (x - self.b) @ self.W @ cov / self.sigma**2  # cov is symmetric
+        cov = torch.linalg.inv(self.posterior_precision)
+        mean = ((x - self.b) / self.noise_var) @ self.W @ cov  # cov is symmetric
         return mean, cov
 
     def expected_log_likelihood(self, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
         r"""E_{q}[log p(x|z)] for q = N(μ, diag σ_q²), in closed form:
 
-        -d/2 log(2πσ²) - (‖x - Wμ - b‖² + Σ_j σ_qj² ‖W_{:,j}‖²) / (2σ²).
+        -½ Σ_i log(2π D_i) - ½ Σ_i (x - Wμ - b)_i² / D_i - ½ Σ_j σ_qj² Σ_i W_ij² / D_i.
         """
-        d = self.W.shape[0]
-        resid = (x - mu @ self.W.T - self.b).pow(2).sum(-1)
-        spread = (logvar.exp() * self.W.pow(2).sum(0)).sum(-1)
-        return -0.5 * d * (LOG_2PI + 2 * math.log(self.sigma)) - (resid + spread) / (
-            2 * self.sigma**2
-        )
+        nv = self.noise_var
+        resid = ((x - mu @ self.W.T - self.b).pow(2) / nv).sum(-1)
+        spread = (logvar.exp() * (self.W.pow(2) / nv[:, None]).sum(0)).sum(-1)
+        return -0.5 * (LOG_2PI + nv.log()).sum() - 0.5 * (resid + spread)
 
     def exact_elbo(self, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
         r"""ELBO of q = N(μ, diag σ_q²) at x, with no sampling: E_q[log p(x|z)] - KL(q ‖ N(0, I))."""

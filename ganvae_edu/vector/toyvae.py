@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import vae
+from ganvae_edu.formulas.linear_gaussian import LinearGaussian
 from ganvae_edu.runtime import resolve_device
 from ganvae_edu.training import Step, TrainResult, data_digest, run
 
@@ -59,6 +60,19 @@ class GaussianVAE(nn.Module):
             log_w = self.log_likelihood(xb.expand(k, *xb.shape), z) + log_prior - log_q
             out.append(vae.iwae_bound(log_w, dim=0))
         return torch.cat(out)
+
+    @torch.no_grad()
+    def as_linear_gaussian(self) -> LinearGaussian:
+        r"""The model this VAE defines, as an exact `LinearGaussian` (only when ``layers=0``).
+
+        A linear decoder z ↦ W z + b with σ_x per dimension is x | z ~ N(W z + b, diag σ_x²),
+        so its log p(x), posterior and any q's ELBO are closed-form (float64 copies).
+        """
+        if len(self.decoder) != 1 or not isinstance(self.decoder[0], nn.Linear):
+            raise ValueError("as_linear_gaussian needs a linear decoder: train with layers=0")
+        lin = self.decoder[0]
+        return LinearGaussian(W=lin.weight.detach().double().cpu(), b=lin.bias.detach().double().cpu(),
+                              sigma=self.log_sigma_x.detach().double().cpu().exp())
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, noise: bool = True) -> Tensor:
