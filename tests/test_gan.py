@@ -81,3 +81,53 @@ def test_pack_groups_consecutive_samples():
         assert "k=4" in str(e)
     else:
         raise AssertionError("pack accepted a batch that does not divide")
+
+
+def test_nonsaturating_step_descends_kl_minus_twice_jsd():
+    # Arjovsky & Bottou 2017, Thm 2.5, on a grid: G = N(μ, 0.8²), D held at D* of μ₀.
+    x = torch.linspace(-8, 8, 8001, dtype=torch.float64)
+    p = toy.data_density_1d(x)
+    p = p / p.sum()
+
+    def q_of(mu):
+        q = toy.normal_density(x, mu, 0.8)
+        return q / q.sum()
+
+    for mu0 in (-2.0, 0.3, 1.5):
+        mu = torch.tensor(mu0, dtype=torch.float64, requires_grad=True)
+        d_star = gan.optimal_discriminator(p, q_of(torch.tensor(mu0, dtype=torch.float64)))
+        ns_loss = (q_of(mu) * -d_star.log()).sum()  # E_{p_g}[-log D*], D* fixed
+        (g_ns,) = torch.autograd.grad(ns_loss, mu)
+        # the divergence's gradient by central finite differences: an independent answer
+        h = 1e-5
+        fd = (gan.nonsaturating_divergence(p, q_of(torch.tensor(mu0 + h, dtype=torch.float64)))
+              - gan.nonsaturating_divergence(p, q_of(torch.tensor(mu0 - h, dtype=torch.float64)))) / (2 * h)
+        assert abs(g_ns.item() - fd.item()) < 1e-6
+        jsd_fd = (gan.jensen_shannon(p, q_of(torch.tensor(mu0 + h, dtype=torch.float64)))
+                  - gan.jensen_shannon(p, q_of(torch.tensor(mu0 - h, dtype=torch.float64)))) / (2 * h)
+        assert abs(g_ns.item() - 2 * jsd_fd.item()) > 1e-3  # not the JSD's gradient
+    assert abs(gan.nonsaturating_divergence(p, p).item()) < 1e-12
+
+
+def test_train_toy_gan_runs_the_step_factory_it_is_given():
+    from ganvae_edu.vector.toygan import ToyGANConfig, gan_step, same_step, train_toy_gan
+
+    calls = []
+
+    def counting_step(g, d, mix, cfg, device):
+        inner = gan_step(g, d, mix, cfg, device)
+
+        def step(s):
+            calls.append(s.number)
+            return inner(s)
+
+        return step
+
+    cfg = ToyGANConfig(steps=3, snapshots=3, eval_samples=10)
+    train_toy_gan(cfg, show_progress=False, step=counting_step)
+    assert calls == [1, 2, 3]
+    assert same_step(cfg, counting_step) == {"d_loss": True, "g_loss": True, "weights": True}
+    saturating = ToyGANConfig(steps=3, snapshots=3, eval_samples=10, loss="saturating")
+    # a different step (here: the package's, on another loss) is told apart
+    verdict = same_step(cfg, lambda g, d, mix, c, device: gan_step(g, d, mix, saturating, device))
+    assert verdict["g_loss"] is False and verdict["weights"] is False

@@ -68,18 +68,6 @@ def test_each_checker_accepts_the_solution_and_rejects_the_stub(path, capsys):
         assert "not done yet" in out and "✓" not in out, out
 
 
-def test_checkers_say_where_a_wrong_answer_is_off():
-    from ganvae_edu.labs import gan01
-
-    with pytest.raises(ExerciseError, match=r"off by .* at p_data="):
-        gan01.optimal_discriminator.strict(lambda p_data, p_g: p_g / (p_data + p_g))
-    with pytest.raises(ExerciseError, match="disjoint supports|random pair"):
-        gan01.jensen_shannon.strict(lambda p, q: 0.5 * ((p - q).abs().sum()))
-    import torch
-
-    naive = lambda l: -torch.log(torch.sigmoid(l)).mean()  # noqa: E731 - overflows at -100
-    with pytest.raises(ExerciseError, match="numerically stable"):
-        gan01.nonsaturating_loss.strict(naive)
 
 
 def test_text03_checkers_catch_the_usual_mistakes():

@@ -88,9 +88,28 @@ def generator_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
     r"""L_G = -E_z[log D(G(z))], the non-saturating loss (Goodfellow et al. 2014, §3).
 
     d/dl -log sigmoid(l) = -(1 - D): the gradient is largest when D rejects the fake (D → 0).
-    Same fixed point as the minimax loss, far stronger early gradients.
+    Same fixed point as the minimax loss (p_g = p_data), far stronger early gradients, but not
+    the same objective: against D* it descends KL(p_g ‖ p_data) - 2·JSD, not the JSD
+    (`nonsaturating_divergence`).
     """
     return -F.logsigmoid(fake_logits).mean()
+
+
+def nonsaturating_divergence(p_data: Tensor, p_g: Tensor) -> Tensor:
+    r"""KL(p_g ‖ p_data) - 2·JSD(p_data ‖ p_g): what a non-saturating generator step descends.
+
+    Arjovsky & Bottou 2017, Thm 2.5: with D held at D* = p_data / (p_data + p_{θ₀}) during G's
+    step (as in alternating training),
+
+        ∇_θ E_{x~p_θ}[-log D*(x)] |_{θ₀} = ∇_θ [KL(p_θ ‖ p_data) - 2·JSD(p_data ‖ p_θ)] |_{θ₀},
+
+    whereas the minimax loss E_{p_θ}[log(1 - D*)] descends 2·JSD (C(G) = -log 4 + 2·JSD). Both
+    gradients vanish at p_g = p_data — the same fixed point — but away from it the
+    non-saturating step follows a different divergence: the reverse KL punishes fakes where
+    p_data ≈ 0 heavily and missing modes hardly, and -2·JSD even rewards moving p_g away from
+    p_data. For probability vectors (densities on a grid times dx).
+    """
+    return kl_divergence(p_g, p_data) - 2 * jensen_shannon(p_data, p_g)
 
 
 def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:

@@ -7,17 +7,21 @@ The options are the remedies notebook 01 compares against a plain GAN:
 * ``r1=γ``: the zero-centred gradient penalty (γ/2)·E‖∇D(x)‖² on real data;
   ``r1_every=k`` applies it only every k-th step, k times stronger (the "lazy
   regularisation" of StyleGAN2), since its double backward pass is the costliest part;
-* ``lr_decay``: learning rates fall linearly to 0, which lets the generator settle its
+* ``lr_decay``: learning rates fall linearly to 0, meant to let the generator settle its
   samples onto the modes instead of jittering around them.
 
 A plain GAN needs many steps before its networks are sharp enough to resolve modes of
-width σ = 0.01-0.05; a higher learning rate (3e-3) gets there sooner, R1 keeps that stable,
-and the decay then freezes the samples on the modes.
+width σ = 0.01-0.05; a higher learning rate (3e-3) gets there sooner, R1 is meant to keep
+that stable and the decay to freeze the samples on the modes. What each does alone, and the
+plain GAN at its own best rate, is measured by ``benchmarks/toy_gan_ablation.py``; notebook 01
+prints it. ``step=`` of `train_toy_gan` runs another step factory (notebook 01's own), and
+`same_step` tells whether it does what `gan_step` does.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -129,9 +133,18 @@ def gan_step(g: nn.Module, d: nn.Module, mix: toy.Mixture, cfg: ToyGANConfig, de
     return step
 
 
+# A step factory: (g, d, mix, cfg, device) -> the function of one `Step`, as `gan_step`.
+StepFactory = Callable[[nn.Module, nn.Module, toy.Mixture, ToyGANConfig, torch.device],
+                       Callable[[Step], dict]]
+
+
 def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True,
-                  checkpoint: str | os.PathLike | None = None) -> ToyGANResult:
+                  checkpoint: str | os.PathLike | None = None,
+                  step: StepFactory | None = None) -> ToyGANResult:
     """Train G and D with `gan_step` on the one loop (`training.run`); evaluate coverage.
+
+    `step`: a step factory with `gan_step`'s signature, ``step(g, d, mix, cfg, device)`` returning
+    the function of one `Step` (None: `gan_step`). Notebook 01 passes the step it shows.
 
     Everything random draws from one `torch.Generator` seeded with ``cfg.seed`` (data,
     noise) plus the global seed for weight initialisation, so a CPU run is repeatable, and a
@@ -155,7 +168,7 @@ def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True,
             state["snapshots"].append((k, g(fixed_z).cpu()))
         return {}
 
-    run_ = run(gan_step(g, d, mix, cfg, device), steps=cfg.steps,
+    run_ = run((step or gan_step)(g, d, mix, cfg, device), steps=cfg.steps,
                optimizers={"discriminator": opt_d, "generator": opt_g},
                modules={"generator": g, "discriminator": d}, rng=rng, lr_decay=cfg.lr_decay,
                record_every=snap_every, evaluate=snapshot, eval_every=snap_every, checkpoint=checkpoint,
@@ -166,6 +179,26 @@ def train_toy_gan(cfg: ToyGANConfig, show_progress: bool = True,
     result.samples = result.sample(cfg.eval_samples, rng)
     result.metrics = toy.coverage(result.samples, mix)
     return result
+
+
+def same_step(cfg: ToyGANConfig, step: StepFactory, reference: StepFactory | None = None,
+              tol: float = 1e-6) -> dict[str, bool]:
+    """Does `step` do what `reference` (None: `gan_step`) does? Both train `cfg.steps` steps from
+    the same seed (same initial weights, optimisers and batches); compared to `tol`: every
+    recorded d_loss, every g_loss, and the final weights of both networks."""
+    a = train_toy_gan(cfg, show_progress=False, step=step)
+    b = train_toy_gan(cfg, show_progress=False, step=reference or gan_step)
+
+    def close(key: str) -> bool:
+        ha, hb = [h[key] for h in a.history], [h[key] for h in b.history]
+        return len(ha) == len(hb) > 0 and all(abs(x - y) <= tol for x, y in zip(ha, hb))
+
+    weights = all(
+        torch.allclose(p, q, atol=tol, rtol=0)
+        for m, n in ((a.generator, b.generator), (a.discriminator, b.discriminator))
+        for p, q in zip(m.state_dict().values(), n.state_dict().values())
+    )
+    return {"d_loss": close("d_loss"), "g_loss": close("g_loss"), "weights": weights}
 
 
 class LearnedNothing(RuntimeError):
