@@ -165,7 +165,8 @@ def test_vector_vaegan_learns_to_reconstruct_and_its_discriminator_learns():
 
 def test_kl_weight_one_on_frequencies_collapses_the_posterior():
     seqs = topic_sentences(1000)
-    settings = dict(steps=250, code_dim=8, hidden=64, adv_weight=0.0)
+    # γ = 10⁶: the GAN term is a millionth of the likelihood's, a plain VAE; no free bits
+    settings = dict(steps=250, code_dim=8, hidden=64, llike_weight=1e6, free_bits=0.0, lr=1e-3)
     on_freq = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100), **settings).history
     on_counts = V.train_vector_vaegan(A.bag_of_words(seqs, dim=100, normalize=False), **settings).history
     assert on_freq[-1]["kl"] < 0.1 < 1 < on_counts[-1]["kl"]
@@ -178,3 +179,61 @@ def test_a_nan_input_stops_training_before_any_step():
         V.train_vector_vaegan(counts, steps=5, code_dim=4, hidden=16)
     with pytest.raises(ValueError, match="fakes="):
         V.train_vector_vaegan(counts, steps=1, fakes="both sides")
+
+
+def test_a_step_factory_passed_to_the_trainer_is_the_one_that_runs():
+    counts = A.bag_of_words(topic_sentences(64), dim=100, normalize=False)
+    calls = []
+
+    def my_step(model, data, cfg):
+        inner = V.vaegan_step(model, data, cfg)
+
+        def step(s):
+            calls.append(s.number)
+            return inner(s)
+        return step
+
+    mine = V.train_vector_vaegan(counts, 3, code_dim=4, hidden=16, step=my_step)
+    theirs = V.train_vector_vaegan(counts, 3, code_dim=4, hidden=16)
+    assert calls == [1, 2, 3]
+    assert all(torch.equal(a, b) for a, b in zip(mine.model.parameters(), theirs.model.parameters()))
+
+
+def test_relaxed_bags_are_frequency_rows_of_the_right_length():
+    logits = torch.randn(5, 30, generator=torch.Generator().manual_seed(0))
+    lengths = torch.tensor([1.0, 3.0, 7.0, 2.0, 5.0])
+    bag = V.relaxed_bag(logits, lengths, tau=0.1, generator=torch.Generator().manual_seed(1))
+    assert bag.shape == (5, 30) and torch.allclose(bag.sum(1), torch.ones(5), atol=1e-5)
+    # at a small τ each draw is nearly one-hot: a row of L words has at most L large entries
+    assert all(int((row > 0.5 / n).sum()) <= int(n) for row, n in zip(bag, lengths))
+    # and the draws follow softmax(ℓ): the mean of many bags is the word distribution
+    many = V.relaxed_bag(logits[:1].expand(4000, -1), torch.full((4000,), 4.0), tau=0.1,
+                         generator=torch.Generator().manual_seed(2))
+    assert (many.mean(0) - logits[0].softmax(-1)).abs().max() < 0.02
+
+
+def test_code_usage_against_the_linear_gaussian_answer():
+    # x ~ N(0, 1), q(z|x) = N(x, s²): q(z) = N(0, 1 + s²), I(x; z) = ½ log((1 + s²)/s²)
+    g = torch.Generator().manual_seed(0)
+    s2, n = 0.25, 4000
+    x = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    u = V.code_usage(x, torch.full_like(x, math.log(s2)), torch.Generator().manual_seed(1))
+    assert u["mutual_info"] == pytest.approx(0.5 * math.log((1 + s2) / s2), abs=0.05)
+    # KL(N(0, 1 + s²) ‖ N(0, 1))
+    assert u["marginal_kl"] == pytest.approx(0.5 * (s2 - math.log(1 + s2)), abs=0.05)
+    assert u["active_units"] == 1 and u["dims"] == 1
+    # a collapsed encoder: every q(z|x) is the prior: codes exactly N(0, I), and they carry nothing
+    dead = V.code_usage(torch.zeros(n, 3), torch.zeros(n, 3), torch.Generator().manual_seed(1))
+    assert dead["kl"] == 0.0 and abs(dead["mutual_info"]) < 0.05 and dead["active_units"] == 0  # MC noise
+
+
+def test_health_says_who_won_and_whether_the_code_is_used():
+    alive = [{"d_real": 0.6, "d_fake": 0.4}] * 20
+    won = [{"d_real": 0.96, "d_fake": 0.03}] * 20
+    used = {"mutual_info": 4.0, "active_units": 16, "dims": 16}
+    dead = {"mutual_info": 0.1, "active_units": 2, "dims": 16}
+    h = V.health(alive, used)
+    assert h["game_ok"] and h["code_ok"] and "neither player has won" in h["sentence"]
+    h = V.health(won, dead)
+    assert not h["game_ok"] and not h["code_ok"]
+    assert "discriminator has won" in h["sentence"] and "collapsed" in h["sentence"]

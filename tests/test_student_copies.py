@@ -15,9 +15,10 @@ from ganvae_edu.tooling import notebooks
 
 SMALL = {  # the cheapest settings that still run every cell
     "steps": 40, "batch_size": 32, "lg_steps": 40, "ring_steps": 40, "n_train": 500, "n_test": 100,
-    "iwae_k": 20, "grad_samples": 500, "plain_steps": 40, "kl_warmup": 20, "iw_samples": 5,
+    "iwae_k": 20, "grad_samples": 500, "kl_warmup": 20, "iw_samples": 3,
     "n_eval": 100, "n_samples": 60, "pretrain_steps": 40, "gan_steps": 6, "ae_steps": 40,
-    "latent_gan_steps": 40, "eval_every": 3, "vae_steps": 40, "joint_steps": 6, "show_progress": False,
+    "latent_gan_steps": 40, "eval_every": 3, "adv_steps": 6, "naive_steps": 6, "vector_steps": 40,
+    "quick_steps": 40, "show_progress": False,
 }
 
 

@@ -60,7 +60,7 @@ def test_joint_training_moves_the_decoder_keeps_the_vae_finite_and_records_histo
     history = train_joint(model, disc, data, cfg, show_progress=False,
                           on_eval=lambda step: {"probe": float(step)}, eval_every=10).history
     assert len(history) == 20 and history[9]["probe"] == 10.0 and history[-1]["probe"] == 20.0
-    assert all(math.isfinite(h[k]) for h in history for k in ("d_loss", "loss", "rec", "kl"))
+    assert all(math.isfinite(h[k]) for h in history for k in ("d_loss", "enc_loss", "dec_loss", "rec", "kl"))
     assert any(not torch.equal(a, b) for a, b in zip(before, model.decoder.parameters()))
     assert not model.training
 
@@ -92,3 +92,26 @@ def test_two_stage_learns_the_aggregate_posterior_and_samples_sentences(tiny_ids
     assert (fake.mean(0) - codes.mean(0)).abs().max() < 0.25
     sents = two.sample(10, max_len=6, generator=torch.Generator().manual_seed(0))
     assert len(sents) == 10 and all(len(s) <= 6 and all(4 <= t < V or t == 3 for t in s) for s in sents)
+
+
+def test_joint_training_has_three_players_and_runs_a_passed_step_factory(tiny_ids):
+    from ganvae_edu.text.vaegan import joint_players, joint_step
+
+    model = trained_vae(tiny_ids, steps=5)
+    players = joint_players(model)
+    assert len(players["encoder"]) + len(players["decoder"]) == len(list(model.parameters()))
+    calls = []
+
+    def my_step(m, d, train, cfg):
+        inner = joint_step(m, d, train, cfg)
+
+        def step(s):
+            calls.append(s.number)
+            return inner(s)
+        return step
+
+    cfg = JointConfig(steps=2, batch_size=8, max_len=6, llike_weight=2.0)
+    torch.manual_seed(0)
+    history = train_joint(model, CNNDiscriminator(V, emb=8, filters=8), tiny_ids, cfg, show_progress=False,
+                          step=my_step).history
+    assert calls == [1, 2] and {"d_loss", "enc_loss", "dec_loss"} <= set(history[-1])

@@ -7,8 +7,9 @@ generator. Each step:
   (notebook 05's relaxation, `textgan.soft_generate`) decoded from z ~ q(z|x) — the article's
   E_{z~q(z|x)}[log(1 − D(G(z)))] — and from z ~ p(z) = N(0, I), the codes we sample at test time.
 * encoder and decoder minimise `combined.player_losses`: reconstruction + β·KL for the encoder,
-  reconstruction + γ·(non-saturating GAN loss) for the decoder. The codes handed to the GAN term
-  are detached, so one optimiser on their sum gives each player exactly its own gradient.
+  γ·reconstruction + (non-saturating GAN loss) for the decoder — Larsen et al.'s γ weighs the
+  likelihood against the GAN term. Each player steps on the gradient of its own loss; the codes
+  handed to the GAN term are detached, so it never reaches the encoder.
 * optionally (`feature_weight`) the decoder also matches D's features of the real sentence with
   those of its decoding from q(z|x) (Larsen's discriminator-feature reconstruction).
 
@@ -18,7 +19,7 @@ Sampling z from that GAN instead of N(0, I) draws codes from where the decoder w
 not from the holes of the prior that no sentence's posterior covers.
 
 The reconstruction and KL are counted per token, as in notebook 04 (`VAEObjective`), so γ
-weighs the adversarial signal against a per-token likelihood.
+weighs a per-token likelihood against the adversarial signal.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class JointConfig:
     batch_size: int = 64
     lr: float = 1e-4  # encoder and decoder
     d_lr: float = 1e-4
-    adv_weight: float = 1.0  # γ: weight of the GAN term in the decoder's loss
+    llike_weight: float = 1.0  # γ (Larsen et al.): weight of the likelihood in the decoder's loss
     kl_weight: float = 1.0  # β
     free_bits: float = 0.0  # λ nats per latent dimension (vae.free_bits_kl)
     prior_fakes: bool = True  # D also sees decodings of z ~ N(0, I), not only of z ~ q(z|x)
@@ -76,12 +77,27 @@ def soft_decode(model: SentenceVAE, z: Tensor, max_len: int, tau: float, hard: b
                          hard, generator)
 
 
-def joint_step(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]], cfg: JointConfig):
-    """The three players' step: D on real sentences against decodings, then encoder + decoder.
+def joint_players(model: SentenceVAE) -> dict[str, list[nn.Parameter]]:
+    """The parameters each of the encoder and decoder players moves; the shared word embedding
+    goes with the decoder (it also embeds the generator's relaxed tokens)."""
+    enc = model.encoder_parameters()
+    mine = {id(p) for p in enc}
+    return {"encoder": enc, "decoder": [p for p in model.parameters() if id(p) not in mine]}
 
-    Fakes are Gumbel-softmax decodings of z ~ q(z|x) (detached: the GAN term must not move the
-    encoder) and, with `prior_fakes`, of z ~ N(0, I). Encoder and decoder share one optimiser on
-    the sum of their losses (`combined.player_losses`), which gives each exactly its own gradient.
+
+def joint_step(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]], cfg: JointConfig):
+    r"""The three players' step: D on real sentences against decodings, then encoder and decoder.
+
+    Fakes are Gumbel-softmax decodings of z ~ q(z|x) (the article's E_x E_{z~q(z|x)}) and, with
+    `prior_fakes`, of z ~ N(0, I); their codes are detached, so the GAN term never reaches the
+    encoder. With ℓ the reconstruction and KL per token (notebook 04):
+
+        discriminator  L_D   = −E log D(x) − E log(1 − D(x̃))          (one step, first)
+        encoder        L_enc = −ℓ + β · Σ_j max(λ, KL_j)               (`combined.player_losses`)
+        decoder        L_dec = γ · (−ℓ) + (−E log D(x̃)) [+ feature term]
+
+    Encoder and decoder then step together, each on the gradient of its own loss
+    (`Step.update_together`): with γ on the decoder's likelihood alone, no single sum gives both.
     """
     device = model.out.weight.device
 
@@ -108,16 +124,16 @@ def joint_step(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Seque
         per_token = len(seqs) / tokens  # per-example means × this = sums per token
         kl = vae.free_bits_kl(out["kl_dim"], cfg.free_bits)
         losses = combined.player_losses(None, disc(fake), out["rec"] * per_token,
-                                        kl.expand(len(seqs)) * per_token, cfg.kl_weight, cfg.adv_weight)
-        loss = losses["vae"]
+                                        kl.expand(len(seqs)) * per_token, cfg.kl_weight, cfg.llike_weight)
+        dec_loss = losses["decoder"]
         if cfg.feature_weight > 0:
             f_real = disc.features(real)
             f_rec = disc.features(fake[: len(seqs)])  # decodings of the same sentences' codes
-            loss = loss + cfg.feature_weight * (f_rec - f_real).pow(2).mean()
+            dec_loss = dec_loss + cfg.feature_weight * (f_rec - f_real).pow(2).mean()
         disc.requires_grad_(True)
-        s.update("encoder/decoder", loss)
-        return {"tau": tau, "d_loss": d_loss, "loss": loss, "rec": -out["rec"].sum() / tokens,
-                "kl": out["kl_dim"].sum(1).mean()}
+        s.update_together({"encoder": losses["encoder"], "decoder": dec_loss})
+        return {"tau": tau, "d_loss": d_loss, "enc_loss": losses["encoder"], "dec_loss": dec_loss,
+                "rec": -out["rec"].sum() / tokens, "kl": out["kl_dim"].sum(1).mean()}
 
     return step
 
@@ -125,9 +141,13 @@ def joint_step(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Seque
 def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
                 cfg: JointConfig, show_progress: bool = True,
                 on_eval: Callable[[int], dict[str, float]] | None = None,
-                eval_every: int | None = None, checkpoint: str | os.PathLike | None = None) -> TrainResult:
-    """Joint VAE-GAN training of `model` (usually a trained sentence VAE) against `disc`, `joint_step`.
+                eval_every: int | None = None, checkpoint: str | os.PathLike | None = None,
+                step: Callable | None = None) -> TrainResult:
+    """Joint VAE-GAN training of `model` (usually a trained sentence VAE) against `disc`.
 
+    Each step is `joint_step`'s, or that of `step`, a factory with its signature
+    ``step(model, disc, train, cfg)`` (a notebook's own). Three players, each an Adam optimiser:
+    "discriminator" (at d_lr), "encoder" and "decoder" (`joint_players`, at lr).
     `train` holds <bos> … <eos> id lists. `on_eval(step)` every `eval_every` steps and at the
     end (model in eval mode) is merged into that step's record. A NaN/inf loss stops training
     with `TrainingDiverged`; the models keep the weights of the last good step.
@@ -137,15 +157,17 @@ def train_joint(model: SentenceVAE, disc: CNNDiscriminator, train: Sequence[Sequ
         model.eval()
         return on_eval(k)
 
+    players = joint_players(model)
     result = run(
-        joint_step(model, disc, train, cfg), steps=cfg.steps,
+        (joint_step if step is None else step)(model, disc, train, cfg), steps=cfg.steps,
         optimizers={"discriminator": torch.optim.Adam(disc.parameters(), lr=cfg.d_lr),
-                    "encoder/decoder": torch.optim.Adam(model.parameters(), lr=cfg.lr)},
+                    "encoder": torch.optim.Adam(players["encoder"], lr=cfg.lr),
+                    "decoder": torch.optim.Adam(players["decoder"], lr=cfg.lr)},
         modules={"vae": model, "discriminator": disc}, rng=torch.Generator().manual_seed(cfg.seed),
         clip=5.0, evaluate=evaluate if on_eval is not None and eval_every else None,
         eval_every=eval_every or None, checkpoint=checkpoint, config=asdict(cfg),
         fingerprint={"data": data_digest(train)} if checkpoint is not None else None, name="VAE-GAN",
-        hint=f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or adv_weight={cfg.adv_weight} and rerun",
+        hint=f"Lower lr={cfg.lr} / d_lr={cfg.d_lr} or raise llike_weight={cfg.llike_weight} and rerun",
         show_progress=show_progress,
     )
     model.eval()

@@ -10,14 +10,16 @@ listing (1000 words, 100-d code, 500 hidden units); the text VAE-GAN lives in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganvae_edu.formulas import combined, gan
-from ganvae_edu.formulas.vae import kl_standard_normal, reparameterize
+from ganvae_edu.formulas.discrete import gumbel_softmax
+from ganvae_edu.formulas.vae import active_units, free_bits_kl, mutual_information, reparameterize
 from ganvae_edu.training import Step, TrainResult, data_digest, run
 from ganvae_edu.vector.nets import mlp
 
@@ -95,83 +97,179 @@ def _normalise(x: Tensor) -> Tensor:
     return x / x.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
-@dataclass(kw_only=True)
-class VectorVAEGANResult(TrainResult):
-    model: VectorVAEGAN
+def relaxed_bag(logits: Tensor, lengths: Tensor, tau: float,
+                generator: torch.Generator | None = None) -> Tensor:
+    r"""A relaxed bag of words (B, dim): the mean of L_b Gumbel-softmax draws from softmax(ℓ_b).
 
-
-def train_vector_vaegan(
-    data: Tensor,
-    steps: int,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    kl_weight: float = 1.0,
-    adv_weight: float = 1.0,
-    seed: int = 0,
-    code_dim: int = CODE_DIM,
-    hidden: int = HIDDEN,
-    fakes: str = "both",
-    checkpoint: str | os.PathLike | None = None,
-    show_progress: bool = False,
-) -> VectorVAEGANResult:
-    r"""A VAE-GAN (Larsen et al. 2016) on bag-of-words rows `data` (N, dim): `.model`, `.history`.
-
-    Per step, with x a batch, z_q ~ q(z|x), z_p ~ N(0, I), fakes x̃ = softmax(ℓ(z)):
-
-        encoder:       L_E  = -log p(x|z_q) + kl_weight · KL(q(z|x) ‖ N(0, I))
-        decoder (= G): L_De = -log p(x|z_q) + adv_weight · (-E log D(x̃))      (non-saturating)
-        discriminator: L_D  = -E_x log D(x) - E log(1 - D(x̃))                 (gan.discriminator_loss)
-
-    `fakes` picks the z behind x̃: "posterior" (z ~ q(z|x), the article's formula), "prior"
-    (z ~ N(0, I), what `generate` uses) or "both". adv_weight = 0 is a plain VAE.
-
-    Scale of the reconstruction: on word *counts* (``bag_of_words(..., normalize=False)``)
-    -log p(x|z) is per sentence and kl_weight = 1 gives the true ELBO. On frequencies it is
-    per word, i.e. 1/L of the sentence's, so kl_weight = 1 charges the KL L times over and the
-    posterior tends to collapse (KL → 0, the decoder learns the unigram distribution); use
-    kl_weight ≈ 1/L there. Each loss only
-    moves its own network (the encoder gets no adversarial gradient). All losses are computed
-    first and checked: a NaN/inf raises `TrainingDiverged` before any weight moves. History per
-    step: recon, kl, d_loss, g_adv, d_real, d_fake (mean D(x), D(x̃)).
+    Row b has L_b = `lengths[b]` words, each drawn as y = softmax((ℓ_b + g)/τ) (notebook 05's
+    relaxation, `discrete.gumbel_softmax`); the bag is their mean, a frequency vector like a
+    real row. softmax(ℓ) itself is dense (every word gets some mass) where a real row has ≈ 9
+    non-zero entries, and a discriminator tells the two apart by that alone; at small τ each
+    draw is nearly one-hot, so the bag is as sparse as a sentence's and still differentiable.
     """
-    if fakes not in ("posterior", "prior", "both"):
-        raise ValueError(f"fakes={fakes!r}: use 'posterior', 'prior' or 'both'")
-    n, dim = data.shape
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = VectorVAEGAN(dim, code_dim, hidden)
-    nets = {"encoder": model.encoder, "decoder": model.decoder, "discriminator": model.discriminator}
-    opts = {name: torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.9)) for name, net in nets.items()}
+    steps = int(torch.nan_to_num(lengths, nan=1.0).max().item()) if len(lengths) else 0  # NaN: the guard's
+    draws = gumbel_softmax(logits[:, None, :].expand(-1, max(steps, 1), -1), tau, generator=generator)
+    keep = (torch.arange(max(steps, 1), device=logits.device)[None, :] < lengths[:, None]).to(draws.dtype)
+    return (draws * keep[..., None]).sum(1) / lengths.clamp_min(1)[:, None]
+
+
+@dataclass(frozen=True)
+class VectorVAEGANConfig:
+    """The settings of `train_vector_vaegan` (see there), as its step factory gets them."""
+
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 3e-3  # encoder and decoder
+    d_lr: float = 5e-4  # discriminator: slower, so that it does not win the game outright
+    kl_weight: float = 1.0  # β
+    llike_weight: float = 1.0  # γ (Larsen et al.): weight of the likelihood in the decoder's loss
+    free_bits: float = 0.5  # λ nats per code dimension (vae.free_bits_kl), against posterior collapse
+    tau: float = 0.5  # Gumbel-softmax temperature of the fakes' relaxed bags
+    fakes: str = "both"
+    seed: int = 0
+    code_dim: int = 16
+    hidden: int = 128
+
+
+def vaegan_step(model: VectorVAEGAN, data: Tensor, cfg: VectorVAEGANConfig):
+    r"""The three players' step on bag-of-words rows `data` (N, dim), simultaneous updates.
+
+    x a batch of word counts, z_q ~ q(z|x), z_p ~ N(0, I), fakes x̃ = relaxed bags of words from
+    softmax(ℓ(z)) with as many words as the real rows (`relaxed_bag`):
+
+        encoder:       L_E  = −log p(x|z_q) + β · KL(q(z|x) ‖ N(0, I))   (free bits λ: Σ_j max(λ, KL_j))
+        decoder (= G): L_De = γ · (−log p(x|z_q)) + (−E log D(x̃))        (Larsen: γ on the likelihood)
+        discriminator: L_D  = −E log D(x) − E log(1 − D(x̃))              (gan.discriminator_loss)
+    """
+    n, code_dim = len(data), model.code_dim
 
     def step(s: Step) -> dict[str, Tensor]:
-        x = data[torch.randint(n, (batch_size,), generator=s.rng)]
-        mu, logvar = model.encode(x)
-        z_q = reparameterize(mu, logvar, generator=s.rng)
-        z_p = torch.randn(batch_size, code_dim, generator=s.rng)
-        logits_q = model.decode(z_q)
-        nll, kl_each = multinomial_nll(x, logits_q), kl_standard_normal(mu, logvar)
+        x = data[torch.randint(n, (cfg.batch_size,), generator=s.rng)]            # (B, dim) counts
+        mu, logvar = model.encode(x)                                               # (B, d) each
+        z_q = reparameterize(mu, logvar, generator=s.rng)                          # z ~ q(z|x)
+        z_p = torch.randn(cfg.batch_size, code_dim, generator=s.rng)               # z ~ p(z)
+        logits_q = model.decode(z_q)                                               # (B, dim)
+        nll = multinomial_nll(x, logits_q)                                         # −log p(x|z_q), (B,)
+        kl_dim = _kl_dims(mu, logvar)                                              # KL_j, (B, d)
+        kl = free_bits_kl(kl_dim, cfg.free_bits)                                   # Σ_j max(λ, KL_j)
 
-        fake_logits = {"posterior": [logits_q], "prior": [model.decode(z_p)],
-                       "both": [logits_q, model.decode(z_p)]}[fakes]
-        fake = F.softmax(torch.cat(fake_logits), dim=-1)
-        real_d = model.discriminate(_normalise(x))
-        d_loss = gan.discriminator_loss(real_d, model.discriminate(fake.detach()))
-        fake_d = model.discriminate(fake)  # same D as d_loss: simultaneous updates
-
-        players = combined.player_losses(None, fake_d, -nll, kl_each, kl_weight, adv_weight)
-        s.update_together({"encoder": players["encoder"], "decoder": players["decoder"],
+        z = {"posterior": z_q, "prior": z_p, "both": torch.cat([z_q, z_p])}[cfg.fakes]
+        lengths = x.sum(-1).repeat(len(z) // cfg.batch_size)                       # words per fake row
+        fake = relaxed_bag(model.decode(z.detach()), lengths, cfg.tau, s.rng)      # x̃, codes detached
+        real_d, fake_d = model.discriminate(_normalise(x)), model.discriminate(fake)   # D's logits
+        losses = combined.player_losses(real_d, fake_d, -nll, kl.expand(len(x)), cfg.kl_weight,
+                                        cfg.llike_weight)
+        d_loss = losses["discriminator"]  # simultaneous: each player's gradient of its own loss
+        s.update_together({"encoder": losses["encoder"], "decoder": losses["decoder"],
                            "discriminator": d_loss})
-        return {"recon": nll.mean(), "kl": kl_each.mean(), "d_loss": d_loss,
+        return {"recon": nll.mean(), "kl": kl_dim.sum(-1).mean(), "d_loss": d_loss,
                 "g_adv": gan.generator_loss_nonsaturating(fake_d), "d_real": torch.sigmoid(real_d).mean(),
                 "d_fake": torch.sigmoid(fake_d).mean()}
 
-    result = run(step, steps=steps, optimizers=opts, modules={"model": model},
-                 rng=torch.Generator().manual_seed(seed), checkpoint=checkpoint,
-                 fingerprint={"data": data_digest(data)} if checkpoint is not None else None,
-                 config={"steps": steps, "batch_size": batch_size, "lr": lr, "kl_weight": kl_weight,
-                         "adv_weight": adv_weight, "seed": seed, "code_dim": code_dim, "hidden": hidden,
-                         "fakes": fakes},
-                 name="vector VAE-GAN", hint=f"Check the data for NaN/inf, or lower lr={lr}",
-                 show_progress=show_progress)
-    return VectorVAEGANResult(**vars(result), model=model)
+    return step
 
+
+def _kl_dims(mu: Tensor, logvar: Tensor) -> Tensor:
+    r"""KL(q(z_j|x) ‖ N(0, 1)) per example and dimension (B, d): ½(μ² + σ² − 1 − log σ²)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
+
+
+@dataclass(kw_only=True)
+class VectorVAEGANResult(TrainResult):
+    model: VectorVAEGAN
+    config: VectorVAEGANConfig
+
+
+def train_vector_vaegan(data: Tensor, steps: int, *, checkpoint: str | os.PathLike | None = None,
+                        show_progress: bool = False, step: Callable | None = None,
+                        **settings) -> VectorVAEGANResult:
+    r"""A VAE-GAN (Larsen et al. 2016) on bag-of-words rows `data` (N, dim): `.model`, `.history`.
+
+    `settings` are the fields of `VectorVAEGANConfig` (batch_size, lr, d_lr, kl_weight β,
+    llike_weight γ, free_bits λ, tau, fakes, seed, code_dim, hidden); each step is `vaegan_step`'s,
+    or that of `step`, a factory with its signature ``step(model, data, cfg)``.
+
+    `fakes` picks the z behind x̃: "posterior" (z ~ q(z|x), the article's formula), "prior"
+    (z ~ N(0, I), what `generate` uses) or "both". γ (`llike_weight`) weighs the likelihood
+    against the GAN term in the decoder's loss, as in Larsen et al.; the GAN term has weight 1.
+
+    Scale of the reconstruction: on word *counts* (``bag_of_words(..., normalize=False)``)
+    −log p(x|z) is per sentence and β = 1 gives the true ELBO. On frequencies it is per word,
+    i.e. 1/L of the sentence's, so β = 1 charges the KL L times over and the posterior tends to
+    collapse (KL → 0, the decoder learns the unigram distribution); use β ≈ 1/L there. Each loss
+    only moves its own network (the encoder gets no adversarial gradient). All losses are
+    computed first and checked: a NaN/inf raises `TrainingDiverged` before any weight moves.
+    History per step: recon, kl, d_loss, g_adv, d_real, d_fake (mean D(x), D(x̃)).
+    """
+    cfg = VectorVAEGANConfig(steps=steps, **settings)
+    if cfg.fakes not in ("posterior", "prior", "both"):
+        raise ValueError(f"fakes={cfg.fakes!r}: use 'posterior', 'prior' or 'both'")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = VectorVAEGAN(data.shape[1], cfg.code_dim, cfg.hidden)
+    lrs = {"encoder": cfg.lr, "decoder": cfg.lr, "discriminator": cfg.d_lr}
+    opts = {name: torch.optim.Adam(getattr(model, name).parameters(), lr=lr, betas=(0.5, 0.9))
+            for name, lr in lrs.items()}
+    factory = vaegan_step if step is None else step
+    result = run(factory(model, data, cfg), steps=cfg.steps, optimizers=opts, modules={"model": model},
+                 rng=torch.Generator().manual_seed(cfg.seed), checkpoint=checkpoint,
+                 fingerprint={"data": data_digest(data)} if checkpoint is not None else None,
+                 config=asdict(cfg), name="vector VAE-GAN",
+                 hint=f"Check the data for NaN/inf, or lower lr={cfg.lr}", show_progress=show_progress)
+    return VectorVAEGANResult(**vars(result), model=model, config=cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Is it working? The game and the code, from figures
+# ---------------------------------------------------------------------------------------------
+
+
+def code_usage(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None,
+               threshold: float = 0.01) -> dict[str, float]:
+    r"""How much the codes of N data points say about x: KL, mutual information, active units.
+
+    With q(z) = (1/N) Σ_n q(z|x_n) the aggregate posterior (Hoffman & Johnson 2016),
+
+        E_x KL(q(z|x) ‖ p(z)) = I_q(x; z) + KL(q(z) ‖ p(z)),
+
+    so a KL near 0 forces I(x; z) ≈ 0: the codes then look like N(0, I) *because* they carry
+    nothing. Returns kl (the left side, nats), mutual_info (`vae.mutual_information`, a
+    Monte-Carlo estimate, at most log N), marginal_kl = kl − mutual_info (the right side's
+    second term) and active_units: dimensions with Cov_x(E_q[z_j|x]) > `threshold` (Burda et al.
+    2016, `vae.active_units`), out of `dims`.
+    """
+    mu, logvar = mu.detach().double(), logvar.detach().double()
+    kl = float(0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1).mean())
+    mi = float(mutual_information(mu, logvar, generator))
+    return {"kl": kl, "mutual_info": mi, "marginal_kl": kl - mi,
+            "active_units": active_units(mu, threshold), "dims": mu.shape[1]}
+
+
+def health(history: list[dict[str, float]], usage: dict[str, float], window: int = 20,
+           d_band: tuple[float, float] = (0.2, 0.8), min_mutual_info: float = 1.0) -> dict[str, object]:
+    r"""Verdicts on a VAE-GAN run from its figures: is the game alive, does the code carry x?
+
+    * game: the mean D(x) and D(x̃) over the last `window` steps both inside `d_band` — neither
+      player has won (D(x) → 1, D(x̃) → 0 is a discriminator that wins outright, and the
+      generator's gradient then says only "you are fake");
+    * code: I(x; z) ≥ `min_mutual_info` nats and at least half the dimensions active — the
+      encoder has not collapsed onto the prior.
+
+    Returns the figures (d_real, d_fake, mutual_info, active_units, dims), the booleans
+    game_ok, code_ok, and `sentence`, one line built from them.
+    """
+    last = history[-window:]
+    d_real = sum(h["d_real"] for h in last) / len(last)
+    d_fake = sum(h["d_fake"] for h in last) / len(last)
+    lo, hi = d_band
+    game_ok = lo < d_fake < hi and lo < d_real < hi
+    code_ok = usage["mutual_info"] >= min_mutual_info and 2 * usage["active_units"] >= usage["dims"]
+    game = ("the GAN game is alive: neither player has won" if game_ok else
+            "the discriminator has won" if d_real - d_fake > hi - lo else "the GAN game is off balance")
+    code = ("the codes carry information about x" if code_ok else "the encoder has (nearly) collapsed")
+    sentence = (f"{game} (D(x) {d_real:.2f}, D(x̃) {d_fake:.2f}, band {lo:g}–{hi:g}); {code} "
+                f"(I(x; z) {usage['mutual_info']:.1f} nats, {usage['active_units']}/{usage['dims']} "
+                f"active units, threshold {min_mutual_info:g} nat and half)")
+    return {"d_real": d_real, "d_fake": d_fake, "mutual_info": usage["mutual_info"],
+            "active_units": usage["active_units"], "dims": usage["dims"], "game_ok": game_ok,
+            "code_ok": code_ok, "sentence": sentence}
