@@ -1,11 +1,27 @@
 """Reading runs back into quality–diversity curves, and placing a point against a curve."""
 
 import json
+import math
+import random
+import statistics
 
 import pytest
 
-from ganvae_edu.evaluation.compare import curve_at, load_metrics, position, temperature_curve, temperatures
+from ganvae_edu.evaluation.compare import (
+    curve_at,
+    dominance,
+    load_metrics,
+    margin,
+    margin_noise,
+    point_and_errors,
+    position,
+    standard_errors,
+    temperature_curve,
+    temperatures,
+    verdict,
+)
 from ganvae_edu.runtime import metric_key, model_key
+from ganvae_edu.text.metrics import bleu, bleu_per_sentence, self_bleu
 
 RUN = {
     "lm.bleu.5": 0.60, "lm.self_bleu.5": 0.50, "lm.bleu.2": 0.9,
@@ -57,3 +73,44 @@ def test_load_metrics_names_the_problem(tmp_path):
         load_metrics(tmp_path / "list.json")
     (tmp_path / "ok.json").write_text(json.dumps(RUN))
     assert load_metrics(tmp_path / "ok.json")["lm.bleu.5"] == 0.6
+
+
+LM = [(0.7, 0.60, 0.70), (1.0, 0.50, 0.60)]  # (T, Self-BLEU, BLEU): slope 1
+
+
+def test_margin_and_dominance():
+    assert margin((0.55, 0.70), LM) == pytest.approx(0.05)
+    assert margin((0.65, 0.9), LM) is None
+    assert dominance((0.45, 0.65), LM) == ([1.0], [])  # more diverse and better than T = 1
+    assert dominance((0.65, 0.68), LM) == ([], [0.7])  # T = 0.7 is more diverse and better
+    assert dominance((0.65, 0.75), LM) == ([], [])  # more repetitive and better: a trade
+
+
+def test_margin_noise_is_the_independent_sum_of_both_points_errors():
+    assert margin_noise(LM, 0.0, 0.01) == pytest.approx(math.sqrt(2) * 0.01)
+    assert margin_noise(LM, 0.01, 0.0) == pytest.approx(math.sqrt(2) * 1.0 * 0.01)  # through the slope
+    assert margin_noise(LM[:1], 0.01, 0.01) == pytest.approx(math.sqrt(2) * 0.01)  # one point: no slope
+
+
+def test_verdict_resolves_only_beyond_the_noise_and_the_sweep():
+    assert verdict((0.55, 0.70), LM, 0.005, 0.005)[0] == "above"  # +0.05 against a band of 2σ = 0.014
+    assert verdict((0.55, 0.60), LM, 0.005, 0.005)[0] == "below"
+    kind, text = verdict((0.55, 0.66), LM, 0.005, 0.005)
+    assert kind == "within noise" and "+0.010" in text
+    assert verdict((0.65, 0.60), LM, 0.005, 0.005)[0] == "below"  # beaten by T = 0.7 by 0.1 BLEU
+    assert verdict((0.61, 0.695), LM, 0.005, 0.005)[0] == "within noise"  # beaten, but by 0.005 and 0.01
+    kind, text = verdict((0.65, 0.75), LM, 0.005, 0.005)
+    assert kind == "not comparable" and "beyond the swept 0.500–0.600" in text
+
+
+def test_point_and_errors_are_means_and_standard_errors_of_sentence_scores():
+    rng = random.Random(3)
+    words = "a b c d e".split()
+    samples = [[rng.choice(words) for _ in range(rng.randint(3, 7))] for _ in range(60)]
+    refs = [[rng.choice(words) for _ in range(rng.randint(3, 7))] for _ in range(40)]
+    (sb, b), (se_sb, se_b) = point_and_errors(samples, refs, 3)
+    assert sb == pytest.approx(self_bleu(samples, (3,))[3])
+    assert b == pytest.approx(bleu(samples, refs, (3,))[3])
+    scores = bleu_per_sentence(samples, refs, 3)
+    assert se_b == pytest.approx(statistics.stdev(scores) / math.sqrt(len(scores)))
+    assert standard_errors(samples, refs, 3) == (se_sb, se_b)

@@ -79,3 +79,28 @@ def test_corpus_shape_and_vocabulary():
     assert 100 < len(vocab) < 3000
     scenes = {line.split("\t")[1] for line in lines}
     assert len(scenes) == 6
+
+
+def test_pooled_grammar_produces_scene_mixtures_but_not_template_breaks():
+    g = SceneGrammar()
+    mixed = "a farmer pulls a frisbee .".split()  # farm subject and verb, park/beach object
+    assert g.log_prob(mixed) == -math.inf
+    pooled = g.pooled()
+    assert list(pooled.scenes) == ["any"] and pooled.log_prob(mixed) > -math.inf
+    assert pooled.log_prob("a man holds at .".split()) == -math.inf  # a cut place phrase
+    # every sentence the grammar produces, the pooled one does too
+    rng = random.Random(2)
+    assert all(pooled.log_prob(g.sample(rng)[0]) > -math.inf for _ in range(200))
+
+
+def test_split_sentences_are_the_committed_split():
+    from ganvae_edu.text.scenes import split_sentences
+
+    data = Path(__file__).resolve().parents[1] / "data" / "scenes"
+    for split in ("valid", "test"):
+        lines = (data / f"{split}.tsv").read_text().splitlines()
+        assert split_sentences(split) == [line.split("\t")[0].split() for line in lines]
+    import pytest
+
+    with pytest.raises(ValueError, match="use one of train, valid, test"):
+        split_sentences("dev")

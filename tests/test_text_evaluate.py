@@ -94,3 +94,12 @@ def test_score_samples_adds_the_true_grammar_figures_only_when_known():
     assert full["lm.valid_fraction"] == 1.0 and full["lm.scene_mix.kitchen"] == pytest.approx(1.0)
     assert full["lm.scene_mix.beach"] == 0.0
     assert full["lm.scene_tv"] == pytest.approx(0.5)
+
+
+def test_error_kinds_sort_samples_by_what_the_grammar_says():
+    from ganvae_edu.text.evaluate import error_kinds
+
+    g = SceneGrammar()
+    samples = ["a man holds a laptop .".split(), "a farmer pulls a frisbee .".split(),
+               "a man holds at .".split(), "a man holds a laptop".split()]
+    assert error_kinds(g, samples) == ["valid", "mixes scenes", "breaks the template", "breaks the template"]

@@ -88,3 +88,31 @@ def test_real_captions_score_about_073_bleu2_against_real_captions():
     train, test = coco("train.txt"), coco("test.txt")
     full = bleu(train, test)  # 10,000 hypotheses x 10,000 references, n = 2..5
     assert 0.5 < full[2] < 0.9  # real captions score about .73 BLEU-2 against real captions
+
+
+def test_per_sentence_scores_average_to_bleu_and_self_bleu_and_match_nltk():
+    from ganvae_edu.text.metrics import bleu_per_sentence, self_bleu_per_sentence
+
+    rng = random.Random(11)
+    hyps, refs = random_corpus(rng, 30, max_len=8), random_corpus(rng, 40, max_len=8)
+    hyps = [h for h in hyps if h]
+    scores = bleu_per_sentence(hyps, refs, 4)
+    assert scores == pytest.approx([nltk_bleu(h, refs, 4) for h in hyps], abs=1e-12)
+    assert sum(scores) / len(scores) == pytest.approx(bleu(hyps, refs, (4,))[4], abs=1e-12)
+    own = self_bleu_per_sentence(hyps, 3)
+    others = [hyps[:i] + hyps[i + 1:] for i in range(len(hyps))]
+    assert own == pytest.approx([nltk_bleu(h, o, 3) for h, o in zip(hyps, others)], abs=1e-12)
+    assert sum(own) / len(own) == pytest.approx(self_bleu(hyps, (3,))[3], abs=1e-12)
+    with pytest.raises(ValueError, match="at least two"):
+        self_bleu_per_sentence(hyps[:1], 3)
+
+
+def test_distinct_n_counts_different_ngrams_not_those_seen_once():
+    # 'a a a b': 4 unigrams, 2 different; only 'b' occurs once (that reading would give 1/4)
+    assert distinct_n([["a", "a", "a", "b"]], 1) == 0.5
+    # by a brute count over sentences, n-grams never spanning two of them
+    rng = random.Random(5)
+    samples = random_corpus(rng, 25, vocab=4, max_len=6)
+    for n in (1, 2, 3):
+        grams = [tuple(s[i:i + n]) for s in samples for i in range(len(s) - n + 1)]
+        assert distinct_n(samples, n) == len(set(grams)) / len(grams)

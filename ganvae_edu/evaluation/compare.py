@@ -97,3 +97,101 @@ def position(point: tuple[float, float], curve: Sequence[tuple[float, float, flo
     if abs(point[1] - ref) <= tol:
         return "on"
     return "above" if point[1] > ref else "below"
+
+
+# --------------------------------------------------------------------------- verdicts with their noise
+
+Curve = Sequence[tuple[float, float, float]]
+
+
+def margin(point: tuple[float, float], curve: Curve) -> float | None:
+    """BLEU(point) − BLEU of the curve at the point's Self-BLEU (`curve_at`); None outside it."""
+    ref = curve_at(curve, point[0])
+    return None if ref is None else point[1] - ref
+
+
+def dominance(point: tuple[float, float], curve: Curve) -> tuple[list[float], list[float]]:
+    """(temperatures of the curve's points that `point` beats on both axes, those that beat it).
+
+    A (Self-BLEU, BLEU) point beats another when its BLEU is at least as high and its Self-BLEU
+    at least as low, one of them strictly: better quality *and* diversity, no interpolation.
+    """
+    sb, b = point
+    beats = [t for t, s, q in curve if b >= q and sb <= s and (b > q or sb < s)]
+    beaten = [t for t, s, q in curve if q >= b and s <= sb and (q > b or s < sb)]
+    return beats, beaten
+
+
+def point_and_errors(samples: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                     n: int = 5) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((Self-BLEU-n, BLEU-n), (their standard errors)) of the point that `samples` make.
+
+    The point is the mean of the sentence scores (`metrics.self_bleu_per_sentence`,
+    `metrics.bleu_per_sentence`: the same as `self_bleu`, `bleu`); each SE is sd / √N of those
+    scores. It treats them as independent, which they are for BLEU (fixed references) and nearly
+    are for Self-BLEU (each scored against all the others): an approximation of what two points
+    of N sentences from one distribution differ by, by chance alone (√2·SE).
+    """
+    from ganvae_edu.text.metrics import bleu_per_sentence, self_bleu_per_sentence
+
+    def mean_se(values: list[float]) -> tuple[float, float]:
+        mean = sum(values) / len(values)
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+
+    sb, se_sb = mean_se(self_bleu_per_sentence(samples, n))
+    b, se_b = mean_se(bleu_per_sentence(samples, references, n))
+    return (sb, b), (se_sb, se_b)
+
+
+def standard_errors(samples: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
+                    n: int = 5) -> tuple[float, float]:
+    """(SE of Self-BLEU-n, SE of BLEU-n) of the point `samples` make (`point_and_errors`)."""
+    return point_and_errors(samples, references, n)[1]
+
+
+def margin_noise(curve: Curve, sd_self_bleu: float, sd_bleu: float) -> float:
+    r"""σ of a `margin` when each point (the model's and the curve's) has independent sampling
+    errors sd_self_bleu and sd_bleu on its two axes:
+
+        σ² ≈ 2·sd_bleu² + 2·(slope · sd_self_bleu)²,
+
+    the model's point and the curve's at it (a BLEU error, and a Self-BLEU error moved through
+    the curve's slope, for each). `slope`: the steepest segment of the curve (0 for one point).
+    """
+    pts = sorted((sb, b) for _, sb, b in curve)
+    slopes = [abs((y1 - y0) / (x1 - x0)) for (x0, y0), (x1, y1) in zip(pts, pts[1:]) if x1 != x0]
+    slope = max(slopes, default=0.0)
+    return math.sqrt(2 * sd_bleu**2 + 2 * (slope * sd_self_bleu) ** 2)
+
+
+def verdict(point: tuple[float, float], curve: Curve, sd_self_bleu: float, sd_bleu: float,
+            z: float = 2.0) -> tuple[str, str]:
+    """(kind, sentence): where a (Self-BLEU, BLEU) point lies against a curve, and whether the
+    sampling noise (per-point sds of the two axes, e.g. `standard_errors`) resolves it.
+
+    Inside the curve's Self-BLEU range: "above" / "below" when |margin| > z·σ (σ from
+    `margin_noise`), else "within noise". Beyond it there is nothing to interpolate: "above" /
+    "below" when the point beats / is beaten by a point of the curve on both axes (`dominance`)
+    by more than z·√2·sd on one axis (the sd of a difference of two points), "within noise" when
+    by less, else "not comparable" — the sweep would have to be extended to say.
+    """
+    m = margin(point, curve)
+    if m is not None:
+        band = z * margin_noise(curve, sd_self_bleu, sd_bleu)
+        if abs(m) <= band:
+            return "within noise", f"{m:+.3f} BLEU at its Self-BLEU, inside the noise (±{band:.3f})"
+        return ("above" if m > 0 else "below"), f"{m:+.3f} BLEU at its Self-BLEU (noise ±{band:.3f})"
+    beats, beaten = dominance(point, curve)
+    for kind, temps, sign in (("above", beats, 1), ("below", beaten, -1)):
+        if not temps:
+            continue
+        t = temps[0]
+        _, s, q = next(p for p in curve if p[0] == t)
+        db, dsb = sign * (point[1] - q), sign * (s - point[0])  # the winner's lead on each axis, ≥ 0
+        resolved = db > z * math.sqrt(2) * sd_bleu or dsb > z * math.sqrt(2) * sd_self_bleu
+        what = "beats the curve's" if kind == "above" else "is beaten by the curve's"
+        text = f"{what} T = {t:g} point on both axes (by {db:.3f} BLEU, {dsb:.3f} Self-BLEU)"
+        return (kind if resolved else "within noise"), text + ("" if resolved else ", inside the noise")
+    sbs = [sb for _, sb, _ in curve]
+    return "not comparable", (f"Self-BLEU {point[0]:.3f} is beyond the swept {min(sbs):.3f}–{max(sbs):.3f} "
+                              "and no point beats the other on both axes")

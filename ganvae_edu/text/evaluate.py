@@ -120,6 +120,23 @@ def true_sample_metrics(
     return out
 
 
+def error_kinds(grammar: SceneGrammar, samples: Sequence[Sequence[str]]) -> list[str]:
+    """What is wrong with each sample, by the true grammar: "valid" (it can produce it),
+    "mixes scenes" (every word fits its slot of the template, but no single scene has them
+    all: `SceneGrammar.pooled` can produce it) or "breaks the template" (a word in a slot it
+    does not belong to, a missing slot, a cut phrase or ending)."""
+    pooled = grammar.pooled()
+    kinds = []
+    for s in samples:
+        if grammar.log_prob(s) > -math.inf:
+            kinds.append("valid")
+        elif pooled.log_prob(s) > -math.inf:
+            kinds.append("mixes scenes")
+        else:
+            kinds.append("breaks the template")
+    return kinds
+
+
 def latent_mix(grammar: SceneGrammar, samples: Sequence[Sequence[str]],
                factor: str = "scene") -> dict[str, float]:
     """The mix of a latent factor ("scene" or "style") among samples: P(value | x) by Bayes'

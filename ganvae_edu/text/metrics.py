@@ -125,6 +125,19 @@ def bleu(
     return _mean_scores(hypotheses, _ReferenceStats(references, max(orders)), orders, self_ref=False)
 
 
+def bleu_per_sentence(
+    hypotheses: Sequence[Sentence], references: Sequence[Sentence], n: int = 5
+) -> list[float]:
+    """Sentence BLEU-n of each hypothesis against all `references`; `bleu` is their mean.
+
+    Their spread gives BLEU's sampling error: SE = sd / √N for N hypotheses.
+    """
+    if not hypotheses or not references:
+        raise ValueError("bleu_per_sentence needs at least one hypothesis and one reference sentence")
+    stats = _ReferenceStats(references, n)
+    return [_sentence_scores(h, stats, (n,), self_ref=False)[n] for h in hypotheses]
+
+
 def self_bleu(samples: Sequence[Sentence], orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, float]:
     """Texygen Self-BLEU-n: mean over samples of BLEU-n against all the *other* samples.
 
@@ -135,8 +148,20 @@ def self_bleu(samples: Sequence[Sentence], orders: Sequence[int] = (2, 3, 4, 5))
     return _mean_scores(samples, _ReferenceStats(samples, max(orders)), orders, self_ref=True)
 
 
+def self_bleu_per_sentence(samples: Sequence[Sentence], n: int = 5) -> list[float]:
+    """Sentence BLEU-n of each sample against all the *other* samples; `self_bleu` is their mean."""
+    if len(samples) < 2:
+        raise ValueError("self_bleu_per_sentence needs at least two samples")
+    stats = _ReferenceStats(samples, n)
+    return [_sentence_scores(s, stats, (n,), self_ref=True)[n] for s in samples]
+
+
 def distinct_n(samples: Iterable[Sentence], n: int) -> float:
-    """distinct-n (Li et al. 2016): unique n-grams / all n-grams over the samples (0 if none)."""
+    """distinct-n (Li et al. 2016) = |{different n-grams}| / #(all n-grams), over all the samples.
+
+    The numerator counts each different n-gram once, however often it occurs (not only those
+    that occur once); n-grams are taken within each sentence, never across two. 0 if none.
+    """
     total, unique = 0, set()
     for s in samples:
         grams = [tuple(s[i : i + n]) for i in range(len(s) - n + 1)]

@@ -184,6 +184,21 @@ class SceneGrammar:
         log_px = self.log_prob(tokens)
         return {lat: math.exp(v - log_px) for lat, v in log_joint.items()}
 
+    def pooled(self) -> SceneGrammar:
+        """The same slot template with one scene whose word lists are the union of all scenes'.
+
+        It produces every sentence that fits the template whatever words it mixes: a sentence
+        this grammar can produce and `self` cannot puts words of different scenes together.
+        """
+        merged: dict[str, list] = {}
+        for words in self.scenes.values():
+            for slot, options in words.items():
+                kept = merged.setdefault(slot, [])
+                kept.extend(w for w in options if w not in kept)
+        return SceneGrammar(scenes={"any": merged}, styles=self.styles,
+                            person_adjectives=self.person_adjectives, colours=self.colours,
+                            style_prior=self.style_prior)
+
 
 def generate(grammar: SceneGrammar, n: int, seed: int) -> list[tuple[list[str], str, str]]:
     rng = random.Random(seed)
@@ -191,6 +206,15 @@ def generate(grammar: SceneGrammar, n: int, seed: int) -> list[tuple[list[str], 
 
 
 SPLITS = {"train": 20_000, "valid": 2_000, "test": 2_000}
+
+
+def split_sentences(split: str, seed: int = 0) -> list[list[str]]:
+    """The sentences (tokens) of one split of the corpus `write_corpus(…, seed)` writes, made
+    again from the grammar: the committed ``data/scenes`` split for seed 0, without reading it."""
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: use one of {', '.join(SPLITS)}")
+    offset = list(SPLITS).index(split)
+    return [tokens for tokens, _, _ in generate(SceneGrammar(), SPLITS[split], seed * 1000 + offset)]
 
 
 def write_corpus(folder: Path, seed: int = 0) -> dict[str, Path]:
