@@ -56,6 +56,11 @@ def test_committed_notebooks_follow_the_conventions(nb):
     views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in code
              for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     missing = [v for v in views if v not in state.get("state", {})]
+    # and, for viewers without widgets, what each showed last: not `VBox(...)`, not a bar at 0 %
+    first_frames = [o.data["text/plain"] for c in code for o in c.get("outputs", [])
+                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                    and re.search(r"Box\(children=| 0%\|", o.data.get("text/plain", ""))]
+    assert not first_frames, f"widget outputs show their first frame: {first_frames[:2]}"
     assert not missing, f"{len(missing)} widget outputs without saved state; `ganvae-edu refresh {nb.number}`"
     assert all("execution" not in c.metadata and "papermill" not in c.metadata for c in book.cells)
     assert nb.path.stat().st_size < 1_500_000
@@ -193,6 +198,34 @@ def test_strip_volatile_drops_timings_and_keeps_outputs():
     assert "widgets" in notebooks.strip_volatile(nb).metadata  # the saved widget state stays
     assert clean.cells[0].metadata == {} and clean.cells[0].outputs[0].text == "1\n"
     assert "papermill" in nb.metadata  # the original is untouched
+
+
+def test_static_fallbacks_show_a_widget_as_it_ended():
+    view = "application/vnd.jupyter.widget-view+json"
+    state = {  # a tqdm bar (HTML, progress, HTML) and an explorer (slider over an Output with a figure)
+        "bar": {"model_name": "HBoxModel",
+                "state": {"children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]}},
+        "l": {"model_name": "HTMLModel", "state": {"value": "ring8\u2007GAN:\u2007100%"}},
+        "p": {"model_name": "FloatProgressModel", "state": {"value": 2500.0, "max": 2500.0}},
+        "r": {"model_name": "HTMLModel", "state": {"value": "\u20072500/2500\u2007[00:09&lt;00:00]"}},
+        "ex": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_s", "IPY_MODEL_o"]}},
+        "s": {"model_name": "IntSliderModel", "state": {"description": "snapshot", "value": 9}},
+        "o": {"model_name": "OutputModel", "state": {"outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "step 2500\n"},
+            {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}}]}},
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        view: {"model_id": m, "version_major": 2, "version_minor": 0}, "text/plain": first})
+        for m, first in (("bar", "ring8 GAN:   0%|          | 0/2500"), ("ex", "VBox(children=(IntSlider(…"))]
+    nb.cells.append(cell)
+    bar, explorer = notebooks.static_fallbacks(nb).cells[0].outputs
+    assert bar.data["text/plain"] == "ring8 GAN: 100%|██████████| 2500/2500 [00:09<00:00]"
+    assert explorer.data["text/plain"] == "snapshot = 9\nstep 2500" and explorer.data["image/png"] == "iVBOR"
+    assert view in explorer.data  # the live widget stays for JupyterLab and nbviewer
+    assert cell.outputs[0].data["text/plain"].endswith("0/2500")  # the original is untouched
 
 
 def test_select_by_number_stem_and_bad_name():

@@ -33,7 +33,8 @@ class GRULanguageModel(nn.Module):
     def forward(self, inputs: Tensor, lengths: Tensor | None = None, state: Tensor | None = None):
         """Logits (B, T, V) for the next token at every position, and the final GRU state.
 
-        With `lengths` the padded tail is skipped (packed sequences): no work on padding.
+        With `lengths` the GRU skips the padded tail (packed sequences); the output layer still
+        runs over every position (the loss leaves padding out).
         """
         x = self.drop(self.embed(inputs))
         out, state = run_rnn(self.rnn, x, lengths if self.packed else None, state)

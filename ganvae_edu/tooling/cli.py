@@ -459,7 +459,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                 print(f"FAILED: {nb.stem} at {res.error}; {nb.path} left as it was",
                       file=sys.stderr)
                 return 130 if res.interrupted else 1
-            clean = nbs.strip_volatile(nbformat.read(res.output, as_version=4))
+            clean = nbs.static_fallbacks(nbs.strip_volatile(nbformat.read(res.output, as_version=4)))
             write_notebook_atomic(clean, nb.path)
             size = os.path.getsize(nb.path) / 1e6
             print(f"  {res.seconds:.1f} s, {size:.2f} MB")

@@ -149,6 +149,78 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_fallbacks(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of `nb` whose widget outputs also carry their *final* look for viewers without widgets.
+
+    A widget output's ``text/plain`` is what the kernel printed when the widget first appeared
+    (``VBox(...)``, a progress bar at 0 %). From the saved widget state this writes what the
+    widget showed last: a progress bar's final line, an explorer's control values and the text
+    of its output, and its figure as ``image/png``. JupyterLab and nbviewer still draw the live
+    widget from the state; GitHub and other viewers without widget support show this instead.
+    """
+    nb = copy.deepcopy(nb)
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if not view or view.get("model_id") not in state:
+                continue
+            text, images = _widget_look(view["model_id"], state)
+            out.data["text/plain"] = text or out.data.get("text/plain", "")
+            if images:
+                out.data["image/png"] = images[0]
+    return nb
+
+
+def _widget_look(model_id: str, state: dict) -> tuple[str, list[str]]:
+    """(text, PNG images) of one widget as it was saved, children included."""
+    import html
+    import re
+
+    model = state.get(model_id, {})
+    name, s = model.get("model_name", ""), model.get("state", {})
+
+    def plain(markup: str) -> str:
+        return html.unescape(re.sub(r"<[^>]+>", "", markup or "")).replace("\u2007", " ")  # tqdm's spaces
+
+    if name == "OutputModel":
+        texts, images = [], []
+        for o in s.get("outputs", []):
+            if o.get("output_type") == "stream":
+                texts.append(o.get("text", ""))
+            data = o.get("data", {})
+            if "image/png" in data:
+                images.append(data["image/png"])
+            elif "text/plain" in data:
+                texts.append(data["text/plain"])
+        return "".join(t if t.endswith("\n") else t + "\n" for t in texts).rstrip("\n"), images
+    kids = [c.removeprefix("IPY_MODEL_") for c in s.get("children", [])]
+    if kids:
+        parts = [_widget_look(k, state) for k in kids]
+        models = [state.get(k, {}).get("model_name", "") for k in kids]
+        images = [i for _, ims in parts for i in ims]
+        if "FloatProgressModel" in models or "IntProgressModel" in models:  # a tqdm bar: one line
+            return "".join(t for t, _ in parts), images
+        sep = ", " if name == "HBoxModel" else "\n"
+        return sep.join(t for t, _ in parts if t), images
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        share = (s.get("value") or 0) / (s.get("max") or 1)
+        full = round(10 * min(max(share, 0.0), 1.0))
+        return "|" + "█" * full + " " * (10 - full) + "|", []
+    if name in ("HTMLModel", "LabelModel", "HTMLMathModel"):
+        return plain(s.get("value", "")), []
+    if "value" in s and s.get("description") is not None:  # a control: slider, dropdown, checkbox …
+        value = s["value"]
+        if "index" in s and s.get("_options_labels"):  # a choice: its label, not its index
+            value = s["_options_labels"][s["index"]] if s["index"] is not None else None
+        return f"{plain(s.get('description', ''))} = {value}", []
+    return "", []
+
+
 # --------------------------------------------------------------------------- execution
 
 CELL_TIMEOUT = 1800  # seconds a cell may run before the run fails; None or 0: no limit
