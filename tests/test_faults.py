@@ -37,8 +37,15 @@ def ganvae(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(command(*args), capture_output=True, text=True, timeout=timeout)
 
 
+def _as_in_a_terminal() -> None:
+    # A process started in the background of a non-interactive shell (`make test &`, nohup)
+    # inherits SIGINT ignored, and so would the command under test: give it a terminal's Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
 
 
 def wait_for(path: Path, lines: int = 1, timeout: float = 120) -> None:
