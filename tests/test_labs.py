@@ -4,7 +4,7 @@ import nbformat
 import pytest
 import torch
 
-from ganvae_edu.labs import ExerciseError, student_notebook, student_source
+from ganvae_edu.labs import student_notebook, student_source
 from ganvae_edu.labs.student import has_solution, student_path
 from ganvae_edu.tooling import notebooks
 
@@ -70,20 +70,6 @@ def test_each_checker_accepts_the_solution_and_rejects_the_stub(path, capsys):
 
 
 
-def test_text03_checkers_catch_the_usual_mistakes():
-    import torch
-
-    from ganvae_edu.labs import text03
-
-    no_eos = lambda lp, n: torch.exp(-lp.sum() / n.sum())  # noqa: E731 - forgets <eos>
-    with pytest.raises(ExerciseError, match="5 tokens with <eos>"):
-        text03.perplexity.strict(no_eos)
-    unclipped = lambda h, refs, n: (sum(1 for i in range(len(h) - n + 1)  # noqa: E731
-                                        if any(tuple(h[i:i + n]) == tuple(r[j:j + n])
-                                               for r in refs for j in range(len(r) - n + 1))),
-                                    len(h) - n + 1)
-    with pytest.raises(ExerciseError, match="the the the"):
-        text03.clipped_precision.strict(unclipped)
 
 
 
@@ -92,36 +78,6 @@ def test_text03_checkers_catch_the_usual_mistakes():
 
 
 
-def test_eval07_checkers_accept_solutions_and_catch_the_usual_mistakes(capsys):
-    from ganvae_edu.labs import eval07
-
-    def distinct(samples, n):
-        grams = [tuple(s[i:i + n]) for s in samples for i in range(len(s) - n + 1)]
-        return len(set(grams)) / len(grams) if grams else 0.0
-
-    eval07.distinct.strict(distinct)
-    with pytest.raises(ExerciseError, match="across sentence ends"):  # joined all samples into one
-        eval07.distinct.strict(lambda samples, n: distinct([[t for s in samples for t in s]], n))
-
-    def reading(curve, x):
-        pts = sorted((sb, b) for _, sb, b in curve)
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-            if x0 <= x <= x1:
-                return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-        return None
-
-    eval07.curve_reading.strict(reading)
-    with pytest.raises(ExerciseError, match="left of the curve"):  # extrapolated instead of None
-        eval07.curve_reading.strict(lambda curve, x: reading(curve, min(max(x, 0.41), 0.62)))
-
-    def tv(p, q):
-        return 0.5 * sum(abs(p.get(v, 0.0) - q.get(v, 0.0)) for v in set(p) | set(q))
-
-    eval07.total_variation_distance.strict(tv)
-    with pytest.raises(ExerciseError, match="counts fully"):  # only the shared values
-        eval07.total_variation_distance.strict(
-            lambda p, q: 0.5 * sum(abs(p[v] - q[v]) for v in set(p) & set(q)))
-    assert capsys.readouterr().out.count("✓") == 3
 
 
 @pytest.mark.slow
