@@ -3,7 +3,8 @@
 #   make test   lint, unit tests, nbval over the notebooks, real papermill runs
 #   make test-fast  lint and the unit tests only: no nbval, no notebook or papermill run, no test
 #               marked slow (long trainings, the smoke benchmark); under 3 minutes on 2 cores
-#   make lab    open the notebooks in JupyterLab
+#   make lab    open a working copy of the notebooks (ganvae-notebooks/) in JupyterLab
+#   make docs   build the website (docs/_build/html)
 #   make bench  time this machine: notebooks, training tokens/s, BLEU (runs/bench.json)
 # GPU users: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
@@ -16,7 +17,7 @@ export MPLBACKEND := agg
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup run test test-fast lint lab bench student refresh clean
+.PHONY: setup run test test-fast lint lab docs bench student refresh clean
 
 setup: $(VENV)/.installed
 
@@ -41,8 +42,17 @@ test: lint
 test-fast: lint
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest tests -m "not slow"
 
+# JupyterLab on a working copy (ganvae-notebooks/, ignored by git), never on notebooks/ itself: the
+# committed executed notebooks stay as they are, whatever a student edits, runs or autosaves. A second
+# `make lab` keeps the student's changed files (ganvae-edu notebooks says which). Starts as root too.
+LAB_DIR ?= ganvae-notebooks
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/ganvae-edu notebooks $(LAB_DIR)
+	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_DIR)
+
+# The website: the committed notebooks as a book (Sphinx + MyST-NB, no re-execution), in docs/_build/html.
+docs: setup
+	$(BIN)/python docs/build.py
 
 bench: setup
 	$(BIN)/ganvae-edu bench

@@ -14,7 +14,7 @@ from kernel_cells import run_cells
 from papermill.exceptions import PapermillExecutionError
 
 from ganvae_edu import runtime
-from ganvae_edu.runtime import ParameterError
+from ganvae_edu.runtime import ParameterError, colab
 from ganvae_edu.runtime.params import type_name
 from ganvae_edu.tooling import cli, notebooks
 
@@ -43,10 +43,13 @@ def test_list_shows_each_notebook_with_parameters_defaults_and_help(capsys):
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.stem)
 def test_committed_notebooks_follow_the_conventions(nb):
     book = nbformat.read(nb.path, as_version=4)
-    code = [c for c in book.cells if c.cell_type == "code"]
-    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be `parameters`"
+    setup, *code = [c for c in book.cells if c.cell_type == "code"]
+    # first the guarded set-up cell and the Colab badge, both made from pyproject's repository URL
+    assert setup.source == colab.setup_source() and setup.metadata.get("tags") == [colab.SETUP_TAG]
+    assert colab.badge(f"notebooks/{nb.path.name}") in book.cells[0].source
+    assert "parameters" in code[0].metadata.get("tags", []), "the code cell after set-up must be `parameters`"
     assert code[0].source.count("record_defaults()") == 1, "parameters cell must record its defaults"
-    assert "check_parameters(globals()" in code[1].source, "second code cell must check them"
+    assert "check_parameters(globals()" in code[1].source, "the cell after it must check them"
     assert "output_dir" in nb.parameters and "seed" in nb.parameters and "device" in nb.parameters
     assert any("NBVAL_CHECK_OUTPUT" in c.source for c in code)
     assert all(c.get("outputs") or not c.source.strip() for c in code[2:3]), "commit it executed"
@@ -70,7 +73,7 @@ def test_committed_notebooks_follow_the_conventions(nb):
 
 def first_cells(nb):
     code = [c.source for c in nbformat.read(nb.path, as_version=4).cells if c.cell_type == "code"]
-    return code[0], code[1]
+    return code[1], code[2]  # after the set-up cell
 
 
 def spread_specs(check_source):
@@ -160,9 +163,9 @@ def test_unknown_parameter_is_refused_before_running(tmp_path):
 def test_wrong_type_stops_the_notebook_naming_parameter_value_and_cell(tmp_path):
     res = ganvae("run", "1", "-p", "seed", "abc", "--output-dir", str(tmp_path), "--no-progress")
     assert res.returncode == 1
-    # cell 4 of the executed copy: title, parameters, papermill's injected cell, the check
+    # cell 5 of the executed copy: title, set-up, parameters, papermill's injected cell, the check
     assert (
-        "FAILED: 01_gan_minimax at cell 4 (In [3]): ParameterError: parameter seed='abc' is a "
+        "FAILED: 01_gan_minimax at cell 5 (In [4]): ParameterError: parameter seed='abc' is a "
         "str, expected an integer ≥ 0" in res.stderr
     )
     assert not (tmp_path / "01_gan_minimax" / "metrics.json").exists()

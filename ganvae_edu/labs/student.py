@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from ganvae_edu.runtime import colab
 from ganvae_edu.runtime.files import write_notebook_atomic
 
 BEGIN = "### BEGIN SOLUTION"
@@ -87,6 +88,8 @@ def write_student_copies(notebooks: Iterable[Path]) -> list[Path]:
     for path in notebooks:
         out = student_path(Path(path))
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_notebook_atomic(student_notebook(nbformat.read(path, as_version=4)), out)
+        copy_ = student_notebook(nbformat.read(path, as_version=4))
+        # its badge opens the student copy in Colab, not the solved one
+        write_notebook_atomic(colab.with_colab_cells(copy_, f"notebooks/student/{out.name}"), out)
         written.append(out)
     return written

@@ -2,8 +2,9 @@
 
 `source` may be
 
-* ``"scenes"``: the embedded corpus in the project's ``data/scenes`` (with its latent factors
-  ``scene`` and ``style`` as extra columns);
+* ``"scenes"``: the embedded corpus in the project's ``data/scenes``, which an installed package
+  carries as ``ganvae_edu/_data/scenes`` (`runtime.resources`), with its latent factors
+  ``scene`` and ``style`` as extra columns;
 * a ``.txt`` file, one sentence a line, or a ``.csv`` / ``.tsv`` table with a header and a
   ``text_column``: split deterministically (seeded) into train / validation / test;
 * a folder with ``train.txt``, ``valid.txt`` (or ``validation.txt`` or ``dev.txt``) and
@@ -45,7 +46,7 @@ import difflib
 import os
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+from ganvae_edu.runtime.resources import data_dir
 
 # How each kind of table is read: (delimiter, quoting), by the csv module and by `datasets` alike.
 _TABLES = {".csv": (",", csv.QUOTE_MINIMAL), ".tsv": ("\t", csv.QUOTE_NONE)}
@@ -328,7 +329,7 @@ def load_corpus(
 
     text = str(source)
     if text == "scenes":
-        folder = DATA_DIR / "scenes"
+        folder = data_dir() / "scenes"  # the checkout's data/scenes, or the installed copy
         files = {split: folder / f"{name}.tsv"
                  for split, name in (("train", "train"), ("validation", "valid"), ("test", "test"))}
         for path in files.values():

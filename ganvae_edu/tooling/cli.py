@@ -8,6 +8,7 @@ benchmark this machine.
                      [--output-dir DIR] [--plot METRIC]... [--cell-timeout SECONDS]
     ganvae-edu bench [--smoke] [--steps N] [--device DEV] [--data DIR]
                      [--notebooks 01,03 | --no-notebooks] [--output FILE]
+    ganvae-edu notebooks [DIR] [--force]     (a working copy to edit: notebooks, student copies, params)
     ganvae-edu student [NOTEBOOK ...]
     ganvae-edu refresh [NOTEBOOK ...]        (maintainers: re-execute the committed notebooks)
 
@@ -28,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ganvae_edu.runtime import parse_cli_value
+from ganvae_edu.runtime import colab, parse_cli_value
 from ganvae_edu.runtime.files import write_notebook_atomic
 
 from . import notebooks as nbs
@@ -100,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--no-notebooks", action="store_true",
                        help="skip the notebooks (their default runs take about 10 minutes on 2 cores)")
 
+    work = sub.add_parser(
+        "notebooks", help="write a working copy of the notebooks to edit and run (never over your edits)"
+    )
+    work.add_argument("folder", nargs="?", type=Path, default=Path("ganvae-notebooks"), metavar="DIR",
+                      help="where (default ./%(default)s); files you have changed there are kept")
+    work.add_argument("--force", action="store_true",
+                      help="replace the files you have changed too (your edits are lost)")
+
     student = sub.add_parser("student", help="write student copies (solutions stubbed)")
     student.add_argument("notebooks", nargs="*")
 
@@ -120,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sweep(args)
         if args.command == "bench":
             return cmd_bench(args)
+        if args.command == "notebooks":
+            return cmd_notebooks(args)
         if args.command == "student":
             for path in _student_copies(nbs.select(args.notebooks)):
                 print(f"wrote {path}")
@@ -437,6 +448,19 @@ def print_summary(results: list[nbs.RunResult]) -> None:
                 print(f"      {key:<{width}}  {_fmt(r.metrics[key])}")
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    """Write the working copy; say what was written and which of the student's files were kept."""
+    from .workcopy import write_working_copy
+
+    r = write_working_copy(args.folder, force=args.force)
+    print(f"{r.folder}/: {len(r.written)} files written, {len(r.unchanged)} already up to date"
+          + (f", {len(r.replaced)} of your changed files replaced (--force)" if r.replaced else ""))
+    for rel in r.kept:
+        print(f"  kept {r.folder / rel}: it has your changes (--force replaces it)")
+    print(f"open them: jupyter lab {r.folder}   (as root add --allow-root; or: make lab in a checkout)")
+    return 0
+
+
 def _student_copies(chosen: list[nbs.Notebook]) -> list[Path]:
     from ganvae_edu.labs import write_student_copies
 
@@ -460,6 +484,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return 130 if res.interrupted else 1
             clean = nbs.static_fallbacks(nbs.strip_volatile(nbformat.read(res.output, as_version=4)))
+            clean = colab.with_colab_cells(clean, f"notebooks/{nb.path.name}")  # badge, set-up cell
             write_notebook_atomic(clean, nb.path)
             size = os.path.getsize(nb.path) / 1e6
             print(f"  {res.seconds:.1f} s, {size:.2f} MB")

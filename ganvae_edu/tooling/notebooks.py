@@ -1,6 +1,8 @@
 """The notebook sequence: find the notebooks, read their parameters, execute them with papermill.
 
-A notebook is ``notebooks/NN_name.ipynb``. Its first code cell is tagged ``parameters``:
+A notebook is ``notebooks/NN_name.ipynb``. Its first code cell is the guarded set-up cell of
+`runtime.colab` (it installs the package where it is missing, and does nothing elsewhere); the
+next one is tagged ``parameters``:
 it calls `runtime.record_defaults` and then holds literals only, one per line, each with a
 ``# help`` comment; each default's literal gives its parameter's type. The cell after it calls
 `runtime.check_parameters` with the bounds and choices. Every notebook declares
@@ -25,21 +27,22 @@ from typing import Any
 
 import nbformat
 
-from ganvae_edu.runtime import atomic_write
+from ganvae_edu.runtime import atomic_write, resources
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the ganvae_edu folder
 KERNEL = "python3"
 
 
 def notebooks_dir() -> Path:
-    """Where the notebooks are: $GANVAE_NOTEBOOKS, else ./notebooks, else the source checkout's."""
+    """Where the notebooks are: $GANVAE_NOTEBOOKS; else the current folder when it holds them (a
+    working copy from ``ganvae-edu notebooks``); else ./notebooks (a checkout's top folder); else
+    the package's own (the checkout's, or those an installed wheel carries)."""
     env = os.environ.get("GANVAE_NOTEBOOKS")
     if env:
         return Path(env)
-    here = Path.cwd() / "notebooks"
-    if any(here.glob("[0-9][0-9]_*.ipynb")):
-        return here
-    return PACKAGE_ROOT.parent / "notebooks"
+    for here in (Path.cwd(), Path.cwd() / "notebooks"):
+        if any(here.glob("[0-9][0-9]_*.ipynb")):
+            return here
+    return resources.shipped("notebooks")
 
 
 @dataclass
