@@ -47,7 +47,7 @@ def test_a_top_level_answer_becomes_none_which_the_checker_calls_not_done(capsys
 def test_student_copy_is_current(path):
     committed = student_path(path)
     assert committed.exists(), f"{committed} is missing; run `ganvae-edu student`"
-    expected = student_notebook(nbformat.read(path, as_version=4))
+    expected = student_notebook(nbformat.read(path, as_version=4), path.name)
     got = nbformat.read(committed, as_version=4)
     assert [c.source for c in got.cells] == [c.source for c in expected.cells], (
         f"{committed} is stale; run `ganvae-edu student {path.stem[:2]}`"

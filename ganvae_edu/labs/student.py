@@ -66,9 +66,12 @@ def _assigned(region: str) -> list[str]:
     return names
 
 
-def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of `nb` for students: solutions stubbed, every output and count cleared."""
+def student_notebook(nb: nbformat.NotebookNode, name: str | None = None) -> nbformat.NotebookNode:
+    """A copy of `nb` for students: solutions stubbed, every output and count cleared; given the
+    notebook's file `name`, its Colab badge opens the student copy, not the solved one."""
     nb = copy.deepcopy(nb)
+    if name is not None:
+        nb = colab.with_colab_cells(nb, f"notebooks/student/{name}")
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -88,8 +91,6 @@ def write_student_copies(notebooks: Iterable[Path]) -> list[Path]:
     for path in notebooks:
         out = student_path(Path(path))
         out.parent.mkdir(parents=True, exist_ok=True)
-        copy_ = student_notebook(nbformat.read(path, as_version=4))
-        # its badge opens the student copy in Colab, not the solved one
-        write_notebook_atomic(colab.with_colab_cells(copy_, f"notebooks/student/{out.name}"), out)
+        write_notebook_atomic(student_notebook(nbformat.read(path, as_version=4), out.name), out)
         written.append(out)
     return written
