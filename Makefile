@@ -3,6 +3,7 @@
 #   make test   lint, unit tests, nbval over the notebooks, real papermill runs
 #   make test-fast  lint and the unit tests only: no nbval, no notebook or papermill run, no test
 #               marked slow (long trainings, the smoke benchmark); under 3 minutes on 2 cores
+#   make test-browser  the tests in a real browser alone (needs Debian's chromium, chromium-driver)
 #   make lab    open a working copy of the notebooks (ganvae-notebooks/) in JupyterLab
 #   make docs   build the website (docs/_build/html)
 #   make bench  time this machine: notebooks, training tokens/s, BLEU (runs/bench.json)
@@ -17,7 +18,7 @@ export MPLBACKEND := agg
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup run test test-fast lint lab docs bench student refresh clean
+.PHONY: setup run test test-fast test-browser lint lab docs bench student refresh clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +47,9 @@ test-fast: lint
 # committed executed notebooks stay as they are, whatever a student edits, runs or autosaves. A second
 # `make lab` keeps the student's changed files (ganvae-edu notebooks says which). Starts as root too.
 LAB_DIR ?= ganvae-notebooks
+test-browser: setup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest tests/test_browser_lab.py tests/test_browser_site.py -v
+
 lab: setup
 	$(BIN)/ganvae-edu notebooks $(LAB_DIR)
 	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_DIR)
