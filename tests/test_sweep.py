@@ -2,15 +2,19 @@
 
 tests/fixtures/tiny_sweep.ipynb has parameters a, b, offset, fail, output_dir; it raises
 when ``fail`` and otherwise writes metrics.json {"tiny.sum": a + b + offset, "seconds": 0.0}.
+`write_env_probe` writes a notebook whose metrics say what its kernel saw: CUDA_VISIBLE_DEVICES,
+OMP_NUM_THREADS, and when it held its cell.
 """
 
 import csv
+import itertools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from ganvae_edu.tooling import cli, sweep
@@ -30,6 +34,31 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         return list(reader.fieldnames or []), list(reader)
+
+
+def write_env_probe(path: Path) -> Path:
+    """A notebook (parameters a, hold, output_dir) that holds its cell `hold` seconds and records,
+    as its metrics, its kernel's CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS and when it held."""
+    parameters = nbformat.v4.new_code_cell(
+        'a = 1  # which run\nhold = 0.0  # seconds the run holds its cell (and its GPU)\n'
+        'output_dir = "runs/env_probe"  # where metrics.json goes'
+    )
+    parameters.metadata["tags"] = ["parameters"]
+    probe = nbformat.v4.new_code_cell(
+        "import json, os, time\n"
+        "start = time.time()\n"
+        "time.sleep(hold)\n"
+        "names = ('CUDA_VISIBLE_DEVICES', 'OMP_NUM_THREADS')\n"
+        "seen = {name: os.environ.get(name, 'unset') for name in names}\n"
+        "os.makedirs(output_dir, exist_ok=True)\n"
+        "with open(os.path.join(output_dir, 'metrics.json'), 'w') as f:\n"
+        "    json.dump({**{f'env.{k}': v for k, v in seen.items()}, 'env.start': start,\n"
+        "               'env.end': time.time(), 'seconds': 0.0}, f)"
+    )
+    nb = nbformat.v4.new_notebook(cells=[parameters, probe])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
 
 
 # --------------------------------------------------------------------------- no notebook runs
@@ -203,3 +232,69 @@ def test_parallel_runs_share_the_cores_and_the_environment_is_restored(monkeypat
     assert os.environ["OMP_NUM_THREADS"] == "3"
     share_cores(1, messages.append)()  # one job: nothing to share
     assert len(messages) == 2
+
+
+# --------------------------------------------------------------------------- --gpus
+
+
+def test_gpus_are_cuda_numbers_each_once_and_at_least_one_per_run_at_a_time():
+    assert sweep.parse_gpus("0, 1,3") == ["0", "1", "3"]
+    with pytest.raises(ValueError, match=r"--gpus 'a,b' is not a list of GPU numbers; .* e.g. --gpus 0,1"):
+        sweep.parse_gpus("a,b")
+    with pytest.raises(ValueError, match=r"lists GPU 1 twice"):
+        sweep.parse_gpus("1,0,01")
+    sweep.check_gpus(2, ["0", "1"])
+    with pytest.raises(ValueError, match=r"--jobs 3 with --gpus 0,1: .* give --jobs 2 or fewer"):
+        sweep.check_gpus(3, ["0", "1"])
+
+
+def test_the_gpu_column_is_there_only_when_a_run_was_given_one(tmp_path):
+    one, two = sweep.plan({"a": [1, 2]}, {}, tmp_path)
+    plain = [sweep.Outcome(one, "ok"), sweep.Outcome(two, "ok")]
+    assert sweep.table(plain)[0] == ["a", "status", "error", "warnings"]
+    columns, rows = sweep.table([sweep.Outcome(one, "ok", gpu="1"), sweep.Outcome(two, "skipped")])
+    assert columns == ["a", "status", "error", "warnings", "gpu"]
+    assert [r["gpu"] for r in rows] == ["1", None]  # a skipped run ran with nothing now
+
+
+@pytest.mark.slow  # three papermill runs, two at a time
+def test_each_run_at_a_time_gets_its_own_gpu_and_its_kernel_sees_it(tmp_path, capsys):
+    probe = str(write_env_probe(tmp_path / "env_probe.ipynb"))
+    out = tmp_path / "out"
+    argv = ["sweep", probe, "-p", "a", "1,2,3", "-p", "hold", "3", "--gpus", "0,1", "--output-dir", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "running 3 of 3 runs, 2 at a time, each on a GPU of its own of 0,1" in printed  # --jobs: 2 GPUs
+    columns, rows = read_csv(out / "env_probe" / "sweep.csv")
+    assert "gpu" in columns and {r["gpu"] for r in rows} == {"0", "1"}
+    for r in rows:  # what the sweep says it gave is what the kernel saw
+        assert r["env.CUDA_VISIBLE_DEVICES"] == r["gpu"], r
+        (line,) = [line for line in printed.splitlines() if f"] a={r['a']},hold=3: ok (" in line]
+        assert line.endswith(f" on GPU {r['gpu']}"), line
+    held = {r["a"]: (float(r["env.start"]), float(r["env.end"])) for r in rows}
+    overlapping = [(x, y) for x, y in itertools.combinations(rows, 2)
+                   if held[x["a"]][0] < held[y["a"]][1] and held[y["a"]][0] < held[x["a"]][1]]
+    assert overlapping, "two runs held their cells at once"
+    assert all(x["gpu"] != y["gpu"] for x, y in overlapping), "two runs at once shared a GPU"
+
+
+def test_gpu_and_slurm_options_are_refused_where_they_do_not_apply(tmp_path, capsys):
+    out = tmp_path / "out"
+    cases = {
+        ("--gpus", "a,b"): "--gpus 'a,b' is not a list of GPU numbers",
+        ("--gpus", "0,1", "--jobs", "3"): "--jobs 3 with --gpus 0,1: each run at a time needs a GPU",
+        ("--gpus", "0", "--slurm"): "with --slurm, Slurm gives each run its GPUs: use --gpus-per-task N",
+        ("--partition", "gpu"): "--partition is an option of a --slurm sweep (a job array); add --slurm",
+        ("--time", "30"): "--time is an option of a --slurm sweep",
+        ("--cluster", "local"): "--cluster is an option of a --slurm sweep",
+    }
+    for extra, message in cases.items():
+        assert cli.main(["sweep", TINY, "-p", "a", "1", "--output-dir", str(out), *extra]) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("ganvae-edu: error: ") and message in err[0], (extra, err)
+    for extra in (("--time", "0"), ("--cpus-per-task", "-1"), ("--cluster", "pbs")):
+        with pytest.raises(SystemExit) as stop:  # argparse's own one-line error
+            cli.main(["sweep", TINY, "-p", "a", "1", "--slurm", *extra])
+        assert stop.value.code == 2
+        assert f"argument {extra[0]}:" in capsys.readouterr().err
+    assert not out.exists()

@@ -4,7 +4,9 @@ benchmark this machine.
     ganvae-edu list
     ganvae-edu run [NOTEBOOK ...] [-p NAME VALUE]... [-f params.yaml] [--output-dir DIR]
                    [--cell-timeout SECONDS]
-    ganvae-edu sweep NOTEBOOK -p NAME V1,V2,... [-p NAME2 A,B ...] [-f base.yaml] [--jobs N]
+    ganvae-edu sweep NOTEBOOK -p NAME V1,V2,... [-p NAME2 A,B ...] [-f base.yaml] [--jobs N] [--gpus 0,1]
+                     [--slurm [--cluster auto|slurm|local] [--partition P] [--time MIN]
+                      [--cpus-per-task N] [--gpus-per-task N]]
                      [--output-dir DIR] [--plot METRIC]... [--cell-timeout SECONDS]
     ganvae-edu bench [--smoke] [--steps N] [--device DEV] [--data DIR]
                      [--notebooks 01,03 | --no-notebooks] [--output FILE]
@@ -66,8 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     sweep.add_argument("-f", "--parameters-file", type=Path, metavar="FILE",
                        help="YAML file NAME: VALUE, fixed for every run")
-    sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                       help="runs at a time (default 1)")
+    sweep.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="runs at a time (default 1; with --gpus one per GPU; with --slurm as many "
+                       "as Slurm starts)")
+    sweep.add_argument("--gpus", metavar="0,1,...",
+                       help="on this machine: each run at a time gets one of these GPUs to itself (its "
+                       "kernel's CUDA_VISIBLE_DEVICES; the table's gpu column); --jobs defaults to "
+                       "their number")
     sweep.add_argument("--output-dir", type=Path, default=Path("runs"), metavar="DIR",
                        help="each run goes to DIR/NAME/RUN/; the table to DIR/NAME/sweep.csv")
     sweep.add_argument(
@@ -76,6 +83,22 @@ def main(argv: list[str] | None = None) -> int:
         "first ...nll_per_token metric that varies between runs, else seconds)",
     )
     _add_cell_timeout(sweep)
+    array = sweep.add_argument_group("Slurm: the runs as one job array, through submitit "
+                                     '(pip install "ganvae-edu[cluster]")')
+    array.add_argument("--slurm", action="store_true",
+                       help="submit the runs not complete yet as one job array and wait for it; logs in "
+                       "DIR/NAME/slurm/; Ctrl-C cancels the array")
+    array.add_argument("--cluster", choices=("auto", "slurm", "local"), default=None,
+                       help="where the array runs: slurm, local (submitit's local executor, on this machine, "
+                       "--jobs at a time: to try the command) or auto: slurm where sbatch is found, else "
+                       "local, saying so (default auto)")
+    array.add_argument("--partition", metavar="NAME", help="Slurm partition (default: the cluster's)")
+    array.add_argument("--time", type=_positive_int, metavar="MINUTES",
+                       help="each run's time limit (default 60 on Slurm, none with --cluster local)")
+    array.add_argument("--cpus-per-task", type=_positive_int, metavar="N",
+                       help="CPUs of each run (its kernel's OMP_NUM_THREADS; default: the cluster's)")
+    array.add_argument("--gpus-per-task", type=_positive_int, metavar="N",
+                       help="GPUs of each run, chosen by Slurm (default none)")
 
     bench = sub.add_parser(
         "bench", help="time notebooks, text-model training and BLEU on this machine (CPU and GPU)"
@@ -338,6 +361,23 @@ def _positive_int(text: str) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep
 
+    array_options = [f"--{name.replace('_', '-')}" for name in
+                     ("cluster", "partition", "time", "cpus_per_task", "gpus_per_task")
+                     if getattr(args, name) is not None]
+    if array_options and not args.slurm:
+        raise ValueError(f"{array_options[0]} is an option of a --slurm sweep (a job array); add "
+                         "--slurm, or leave it out")
+    if args.slurm and args.gpus is not None:
+        raise ValueError("--gpus hands out this machine's GPUs; with --slurm, Slurm gives each run its "
+                         "GPUs: use --gpus-per-task N instead")
+    gpus = sweep.parse_gpus(args.gpus) if args.gpus is not None else []
+    jobs = args.jobs or len(gpus) or 1
+    sweep.check_gpus(jobs, gpus)
+    if args.slurm:  # refused now, before anything is written: no submitit, or --cluster slurm without Slurm
+        from . import cluster
+
+        cluster.import_submitit()
+        cluster.resolve_cluster(args.cluster or "auto")
     chosen = nbs.select([args.notebook])
     if len(chosen) != 1:  # pragma: no cover - a number or stem names one notebook
         raise ValueError(f"{args.notebook!r} names {len(chosen)} notebooks; a sweep runs one")
@@ -363,7 +403,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    outcomes = sweep.run_all(nb, runs, jobs=args.jobs, log=log, cell_timeout=args.cell_timeout)
+    if args.slurm:
+        options = cluster.ArrayOptions(args.cluster or "auto", args.partition, args.time,
+                                       args.cpus_per_task, args.gpus_per_task, args.jobs)
+        outcomes = cluster.run_array(nb, runs, options, log=log, cell_timeout=args.cell_timeout)
+    else:
+        outcomes = sweep.run_all(nb, runs, jobs=jobs, log=log, cell_timeout=args.cell_timeout, gpus=gpus)
     columns, rows = sweep.table(outcomes)
     print(f"wrote {sweep.write_csv(columns, rows, sweep_dir / sweep.CSV_FILE)}")
     plotted = args.plot or [m for m in [sweep.default_metric(columns, rows)] if m]

@@ -361,6 +361,7 @@ def execute(
     cell_timeout: float | None = CELL_TIMEOUT,
     headless: bool = True,
     lock: bool = True,
+    env: dict[str, str] | None = None,
 ) -> RunResult:
     """Execute `notebook` with papermill into ``output_dir``; never raises on a notebook error.
 
@@ -376,15 +377,17 @@ def execute(
     `headless` sets ``GANVAE_HEADLESS=1`` for the kernel (explorers draw once, progress bars are
     text: no widget comm, which papermill can wait on forever). `lock` holds the folder's lock,
     so that a second run into the same folder is refused (`FolderBusy`) instead of mixing files.
+    `env` is added to the kernel's environment (a sweep's --gpus sets CUDA_VISIBLE_DEVICES).
     A KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) kills the kernel and returns an
     interrupted result with its error line.
     """
     output_dir = Path(output_dir)
     with folder_lock(output_dir) if lock else nullcontext():
-        return _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless)
+        return _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless, env)
 
 
-def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless) -> RunResult:
+def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, headless,
+             env=None) -> RunResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -400,7 +403,7 @@ def _execute(notebook, parameters, output_dir, progress_bar, cwd, cell_timeout, 
                              "another --output-dir")
     previous = metrics_file.read_bytes() if metrics_file and metrics_file.is_file() else None
     before = _stamp(metrics_file)
-    km = _kernel_manager({"GANVAE_HEADLESS": "1" if headless else "0"})
+    km = _kernel_manager({**(env or {}), "GANVAE_HEADLESS": "1" if headless else "0"})
     with _kernels_lock:
         _kernels[km] = None
     t0 = time.perf_counter()

@@ -18,6 +18,11 @@ it never overwrites another sweep's runs and table. Each run holds its folder's 
 runs: two sweeps into one folder at once run each point once (the second waits for the first's
 run, then skips it). Ctrl-C kills the running kernels at once and still writes ``sweep.csv`` for
 what finished.
+
+On a machine with several GPUs, ``--gpus 0,1`` hands each run, while it runs, a GPU of its own:
+its kernel's ``CUDA_VISIBLE_DEVICES`` is that one number, so a notebook's ``device="auto"`` sees
+one GPU, and no two runs at once share one. The table's ``gpu`` column says which each run had.
+To run the grid on a Slurm cluster instead, see `cluster` (``--slurm``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import itertools
 import json
 import math
 import os
+import queue
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -196,6 +202,8 @@ class Outcome:
     seconds: float = 0.0
     output: Path | None = None  # the executed notebook
     warnings: list[str] = field(default_factory=list)  # the run's RunWarning lines
+    gpu: str | None = None  # the kernel's CUDA_VISIBLE_DEVICES, when the sweep chose it (--gpus, Slurm)
+    job: str | None = None  # the Slurm (or submitit local) job that ran it: its log is named for it
 
     @property
     def ok(self) -> bool:
@@ -209,16 +217,17 @@ def skip(run: Run) -> Outcome:
 
 
 def execute(notebook: nbs.Notebook, run: Run, cell_timeout: float | None = nbs.CELL_TIMEOUT,
-            stop: threading.Event | None = None) -> Outcome:
+            stop: threading.Event | None = None, gpu: str | None = None) -> Outcome:
     """Run the notebook into the run's folder; on success record params.json. Never raises.
 
     Any error, in a cell or of the kernel itself (it died, a cell timed out), fails this run
     only, so the rest of the sweep goes on. The run holds its folder's lock; when another sweep
     holds it, this one waits, then skips the run if that sweep completed it. `stop` set: a run
-    not started yet is not started.
+    not started yet is not started. `gpu` set: the kernel's CUDA_VISIBLE_DEVICES (--gpus).
     """
     stop = stop or threading.Event()
     marker = run.folder / PARAMS_FILE
+    env = None if gpu is None else {"CUDA_VISIBLE_DEVICES": gpu}
     try:
         with nbs.folder_lock(run.folder, wait=lambda: not stop.is_set()):
             if stop.is_set():
@@ -227,33 +236,23 @@ def execute(notebook: nbs.Notebook, run: Run, cell_timeout: float | None = nbs.C
                 return skip(run)
             marker.unlink(missing_ok=True)  # until this run succeeds, the folder is not complete
             res = nbs.execute(notebook, run.papermill_parameters(), run.folder, progress_bar=False,
-                              cell_timeout=cell_timeout, lock=False)
+                              cell_timeout=cell_timeout, lock=False, env=env)
             if res.error:
                 status = "interrupted" if res.interrupted else "failed"
                 return Outcome(run, status, res.error, seconds=res.seconds, output=res.output,
-                               warnings=res.warnings)
+                               warnings=res.warnings, gpu=gpu)
             write_json_atomic(run.parameters, marker)
     except nbs.FolderBusy:
         return Outcome(run, "interrupted", "not run: the sweep was interrupted")
     except Exception as e:  # one run's failure must not stop the others
         return Outcome(run, "failed", f"{type(e).__name__}: {e}".splitlines()[0])
     return Outcome(run, "ok", metrics=res.metrics, seconds=res.seconds, output=res.output,
-                   warnings=res.warnings)
+                   warnings=res.warnings, gpu=gpu)
 
 
-def run_all(
-    notebook: nbs.Notebook,
-    runs: Sequence[Run],
-    jobs: int = 1,
-    log: Callable[[str], None] = print,
-    cell_timeout: float | None = nbs.CELL_TIMEOUT,
-) -> list[Outcome]:
-    """Skip the complete runs, execute the others `jobs` at a time; outcomes in grid order.
-
-    Each job is a thread that waits on its own papermill kernel, a separate process, so the
-    runs do execute in parallel. Ctrl-C (or SIGTERM) kills the running kernels at once: those
-    runs and the ones not started end "interrupted", and the outcomes are returned as usual.
-    """
+def skip_complete(runs: Sequence[Run], log: Callable[[str], None] = print
+                  ) -> tuple[dict[int, Outcome], list[int]]:
+    """The outcomes of the runs complete already (by grid index), and the indices of the others."""
     outcomes: dict[int, Outcome] = {}
     todo = []
     for i, run in enumerate(runs):
@@ -262,19 +261,84 @@ def run_all(
             log(f"skipped (complete): {run.name}")
         else:
             todo.append(i)
+    return outcomes, todo
+
+
+def progress_line(done: int, total: int, out: Outcome) -> str:
+    """'[2/4] a=1,b=0.5: ok (3.2 s)', with the GPU it ran on when the sweep chose one."""
+    verdict = {"ok": "ok", "skipped": "completed by another sweep"}.get(out.status, f"FAILED at {out.error}")
+    where = f" on GPU {out.gpu}" if out.gpu else ""
+    return f"[{done}/{total}] {out.run.name}: {verdict} ({out.seconds:.1f} s){where}"
+
+
+def parse_gpus(text: str) -> list[str]:
+    """'0,1' → ['0', '1']: the GPUs (CUDA's numbers, as nvidia-smi -L lists them) that a sweep on
+    this machine hands out, one to each run while it runs. Not checked against the machine."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError(
+            f"--gpus {text!r} is not a list of GPU numbers; write CUDA's numbers separated by "
+            "commas, e.g. --gpus 0,1 (nvidia-smi -L lists them)"
+        )
+    gpus = [str(int(part)) for part in parts]
+    twice = sorted({g for g in gpus if gpus.count(g) > 1}, key=int)
+    if twice:
+        raise ValueError(f"--gpus {text!r} lists GPU {twice[0]} twice; two runs at once would "
+                         "share it: list each GPU once")
+    return gpus
+
+
+def check_gpus(jobs: int, gpus: Sequence[str]) -> None:
+    """Refuse more runs at a time than GPUs: each running run needs a GPU of its own."""
+    if gpus and jobs > len(gpus):
+        raise ValueError(
+            f"--jobs {jobs} with --gpus {','.join(gpus)}: each run at a time needs a GPU of its own "
+            f"and {len(gpus)} are listed; give --jobs {len(gpus)} or fewer, or list more GPUs"
+        )
+
+
+def run_all(
+    notebook: nbs.Notebook,
+    runs: Sequence[Run],
+    jobs: int = 1,
+    log: Callable[[str], None] = print,
+    cell_timeout: float | None = nbs.CELL_TIMEOUT,
+    gpus: Sequence[str] = (),
+) -> list[Outcome]:
+    """Skip the complete runs, execute the others `jobs` at a time; outcomes in grid order.
+
+    Each job is a thread that waits on its own papermill kernel, a separate process, so the
+    runs do execute in parallel. With `gpus`, a run takes a free GPU when it starts and gives it
+    back when it ends; `jobs` ≤ len(gpus), so one is always free. Ctrl-C (or SIGTERM) kills the
+    running kernels at once: those runs and the ones not started end "interrupted", and the
+    outcomes are returned as usual.
+    """
+    check_gpus(jobs, gpus)
+    outcomes, todo = skip_complete(runs, log)
     if todo:
-        log(f"running {len(todo)} of {len(runs)} runs, {min(jobs, len(todo))} at a time")
+        mine = f", each on a GPU of its own of {','.join(gpus)} (CUDA_VISIBLE_DEVICES)" if gpus else ""
+        log(f"running {len(todo)} of {len(runs)} runs, {min(jobs, len(todo))} at a time{mine}")
     restore = share_cores(min(jobs, len(todo)), log)
     stop = threading.Event()
+    free: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for gpu in gpus:
+        free.put(gpu)
+
+    def on_a_free_gpu(run: Run) -> Outcome:
+        gpu = free.get() if gpus else None
+        try:
+            return execute(notebook, run, cell_timeout, stop, gpu)
+        finally:
+            if gpu is not None:
+                free.put(gpu)
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures = {pool.submit(execute, notebook, runs[i], cell_timeout, stop): i for i in todo}
+    futures = {pool.submit(on_a_free_gpu, runs[i]): i for i in todo}
     try:
         for done, future in enumerate(as_completed(futures), 1):
             i = futures[future]
             out = outcomes[i] = future.result()
-            verdict = {"ok": "ok", "skipped": "completed by another sweep"}.get(
-                out.status, f"FAILED at {out.error}")
-            log(f"[{done}/{len(todo)}] {out.run.name}: {verdict} ({out.seconds:.1f} s)")
+            log(progress_line(done, len(todo), out))
     except KeyboardInterrupt as e:  # start no more runs and stop the running ones now
         why = f"interrupted ({e.args[0] if e.args else 'Ctrl-C'})"
         stop.set()
@@ -315,11 +379,14 @@ def share_cores(jobs: int, log: Callable[[str], None] = print) -> Callable[[], N
 def table(outcomes: Sequence[Outcome]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and rows of the sweep table: swept parameters, status, error, metrics (sorted).
 
-    A skipped run counts as ok; ``warnings`` holds a run's RunWarning lines. A metric named like
-    a swept parameter (notebooks record their seed, for one) is shown once, in its column.
+    A skipped run counts as ok; ``warnings`` holds a run's RunWarning lines. ``gpu`` (the kernel's
+    CUDA_VISIBLE_DEVICES) and ``job`` (the Slurm job) are there when some run of this sweep had
+    one; a run skipped as complete leaves them empty. A metric named like a swept parameter
+    (notebooks record their seed, for one) is shown once, in its column.
     """
     swept = list(outcomes[0].run.swept) if outcomes else []
-    fixed = [*swept, "status", "error", "warnings"]
+    where = [c for c in ("gpu", "job") if any(getattr(out, c) for out in outcomes)]
+    fixed = [*swept, "status", "error", "warnings", *where]
     metrics = sorted({k for out in outcomes for k in out.metrics} - set(fixed))
     rows = []
     for out in outcomes:
@@ -327,6 +394,7 @@ def table(outcomes: Sequence[Outcome]) -> tuple[list[str], list[dict[str, Any]]]
         row["status"] = "ok" if out.ok else out.status
         row["error"] = out.error
         row["warnings"] = "; ".join(out.warnings) or None
+        row.update({c: getattr(out, c) for c in where})
         row.update({k: v for k, v in out.metrics.items() if k in metrics})
         rows.append(row)
     return [*fixed, *metrics], rows
