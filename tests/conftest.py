@@ -23,3 +23,15 @@ def tiny_ids():
         length = int(torch.randint(2, 6, (1,), generator=g))
         out.append([1] + torch.randint(4, TINY_VOCAB, (length,), generator=g).tolist() + [2])
     return out
+
+
+@pytest.fixture(autouse=True)
+def _environment_left_as_found():
+    """A test that changes os.environ puts it back (monkeypatch does): a variable left behind
+    reaches every later test's subprocesses — an OMP_NUM_THREADS left at 1 once gave the child
+    of the resume test one torch thread and its parent two, and their floats parted."""
+    before = dict(os.environ)
+    yield
+    changed = sorted(k for k in set(before) | set(os.environ)
+                     if before.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST")  # pytest's own
+    assert not changed, f"the test left os.environ changed: {changed}; use monkeypatch.setenv"

@@ -41,8 +41,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory):
     """The built site (rebuilt in a temporary folder when stale), served on a free local port."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    site = _load_build().fresh_site(tmp_path_factory.mktemp("site"))
+    with pytest.MonkeyPatch.context() as mp:  # the build's own threads, not the later tests'
+        mp.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
+        site = _load_build().fresh_site(tmp_path_factory.mktemp("site"))
     if not (site / "_static" / "vendor" / "html-manager" / "embed.js").is_file():
         message = (
             "the site was built without npm, so MathJax and the widget renderer would come from a CDN "

@@ -91,8 +91,9 @@ def test_link_checker_names_a_missing_page_a_missing_anchor_and_a_missing_asset(
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return build.fresh_site(tmp_path_factory.mktemp("site"))
+    with pytest.MonkeyPatch.context() as mp:  # the build's own threads, not the later tests'
+        mp.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
+        return build.fresh_site(tmp_path_factory.mktemp("site"))
 
 
 def test_site_has_the_index_and_one_page_per_notebook_and_nothing_else(site):

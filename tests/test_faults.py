@@ -182,6 +182,28 @@ def test_a_list_can_be_given_with_p_and_a_wrong_one_points_to_f():
         check_parameters({"betas": "0.2", DEFAULTS_NAME: {"betas": [1.0]}}, {"betas": Param(min=0)})
 
 
+def test_a_stopped_run_names_the_cell_papermill_began_even_before_the_kernel_numbered_it(tmp_path):
+    import nbformat
+
+    def saved(*cells) -> Path:  # (source, execution count, began?) as papermill saves them
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title")])
+        for source, count, began in cells:
+            cell = nbformat.v4.new_code_cell(source, execution_count=count)
+            cell.metadata["papermill"] = {"start_time": "2026-12-03T00:00:00" if began else None}
+            nb.cells.append(cell)
+        nbformat.write(nb, tmp_path / "nb.ipynb")
+        return tmp_path / "nb.ipynb"
+
+    # a Ctrl-C that lands before the kernel's execute_input reply reaches papermill
+    assert nbs._where(saved(("a = 1", 1, True), ("", None, True), ("b = 2", 2, True),
+                            ("sleep()", None, True), ("c = 3", None, False))) == "cell 5 (In [3])"
+    numbered = saved(("a = 1", 1, True), ("sleep()", 2, True), ("c = 3", None, False))
+    assert nbs._where(numbered) == "cell 3 (In [2])"
+    assert nbs._where(saved(("a = 1", None, True))) == "cell 2 (In [1])"
+    assert nbs._where(saved(("a = 1", None, False))) == "the first cell"
+    assert nbs._where(tmp_path / "missing.ipynb") == "a cell"
+
+
 # --------------------------------------------------------------------------- real runs
 
 

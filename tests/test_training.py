@@ -3,8 +3,11 @@
 The kill is deterministic: the child process replaces the loop's `save_checkpoint` by one that
 writes the checkpoint and then SIGKILLs its own process, so it dies right after the checkpoint of
 step `KILL_AT`, mid-run, with nothing flushed or cleaned up — no race with a parent's timing.
+The child computes on as many torch threads as this process: a float sum split over two threads
+rounds differently from one on one thread, so "bit for bit" holds for the same machine and threads.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -196,9 +199,10 @@ CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_a_killed_run_resumes_from_its_checkpoint_to_bit_identical_weights(name, tmp_path):
     ckpt = tmp_path / f"{name}.pt"
+    same_threads = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     child = subprocess.run([sys.executable, "-c", CHILD.format(root=ROOT, name=name, ckpt=str(ckpt),
                                                               kill_at=KILL_AT)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=same_threads)
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
     assert load_checkpoint(ckpt)["step"] == KILL_AT
 

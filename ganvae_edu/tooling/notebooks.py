@@ -325,17 +325,25 @@ def _kernel_manager(env: dict[str, str]):
 
 
 def _where(nb_path: Path) -> str:
-    """'cell N (In [k])' of the cell that was running when a run stopped: the last one the
-    kernel began (papermill marks even that one completed when the run is cut short)."""
+    """'cell N (In [k])' of the cell that was running when a run stopped: the last code cell
+    papermill began (its start time, saved when the cell starts; papermill marks even that one
+    completed when the run is cut short). A stop that comes before the kernel's reply names its
+    execution count finds none on the cell: it is then the previous one's plus one, as the kernel
+    counts each cell papermill sends it (an empty cell is not sent)."""
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:  # noqa: BLE001 - no saved notebook: say what we can
         return "a cell"
-    begun = [(i, c.execution_count) for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and c.get("execution_count")]
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    begun = [(i, c) for i, c in code
+             if c.get("metadata", {}).get("papermill", {}).get("start_time") or c.get("execution_count")]
     if not begun:
         return "the first cell"
-    i, count = begun[-1]
+    i, cell = begun[-1]
+    count = cell.get("execution_count")
+    if not count:
+        before = [c.get("execution_count") for j, c in code if j < i and c.get("execution_count")]
+        count = (before[-1] if before else 0) + 1
     return f"cell {i + 1} (In [{count}])"
 
 

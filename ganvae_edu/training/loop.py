@@ -15,7 +15,9 @@ What the loop owns, once for all models:
 * the history (one ``dict`` per recorded step), evaluation cadence and the progress bar;
 * atomic, weights-only checkpoints (modules, optimisers, the step's generator, torch's global
   generators, CPU and CUDA, history and the step's own carried state) and **exact resume**: a
-  run resumed from its last checkpoint continues bit for bit as if it had never stopped;
+  run resumed from its last checkpoint continues bit for bit as if it had never stopped, on the
+  same machine with the same number of torch threads (a float sum split over two threads rounds
+  differently from one on one thread, so with other threads it continues equal to rounding);
 * what a checkpoint belongs to: it carries the caller's `fingerprint` (a digest of the training
   data, `data_digest`), every module's parameter names and shapes and the run's `config`, and
   a resume that differs in any of them is refused with `CheckpointError` — one line naming what
