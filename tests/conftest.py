@@ -25,6 +25,12 @@ def tiny_ids():
     return out
 
 
+# New variables that change what later tests' processes compute or read (libraries set others of
+# their own, torch's TORCHINDUCTOR_CACHE_DIR for one); any variable that was set must stay as it was.
+WATCHED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "GANVAE_", "HF_", "MPLBACKEND",
+           "SLURM_", "PYTHONPATH")
+
+
 @pytest.fixture(autouse=True)
 def _environment_left_as_found():
     """A test that changes os.environ puts it back (monkeypatch does): a variable left behind
@@ -33,5 +39,6 @@ def _environment_left_as_found():
     before = dict(os.environ)
     yield
     changed = sorted(k for k in set(before) | set(os.environ)
-                     if before.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST")  # pytest's own
+                     if before.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST"  # pytest's own
+                     and (k in before or k.startswith(WATCHED)))
     assert not changed, f"the test left os.environ changed: {changed}; use monkeypatch.setenv"
