@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .batches import run_rnn
 from .evaluate import evaluate_nll
 from .fit import TrainConfig, TrainResult, fit
-from .sampling import sample_next
+from .sampling import decode_loop, sample_next
 
 
 class GRULanguageModel(nn.Module):
@@ -77,23 +77,9 @@ class GRULanguageModel(nn.Module):
         The call every sentence generator shares (`text.sampling.SentenceGenerator`); the language
         model also takes top-k and top-p (`sampling.filter_logits`).
         """
-        device = self.out.weight.device
-        token = torch.full((n, 1), self.bos_id, dtype=torch.long, device=device)
-        state, done = None, torch.zeros(n, dtype=torch.bool)
-        out: list[list[int]] = [[] for _ in range(n)]
-        for _ in range(max_len):
-            logits, state = self(token, state=state)
-            nxt = sample_next(logits[:, -1], generator, temperature, top_k, top_p)
-            for i, t in enumerate(nxt.tolist()):
-                if not done[i]:
-                    if t == self.eos_id:
-                        done[i] = True
-                    else:
-                        out[i].append(t)
-            if done.all():
-                break
-            token = nxt[:, None]
-        return out
+        return decode_loop(lambda token, state: self(token, state=state), n, self.bos_id, self.eos_id,
+                           max_len, self.out.weight.device,
+                           lambda logits: sample_next(logits, generator, temperature, top_k, top_p))
 
 
 def lm_step_loss(model: nn.Module, batch: torch.Tensor, lengths: torch.Tensor, step: int):

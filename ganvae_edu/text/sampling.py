@@ -5,14 +5,16 @@ top-k keeps the k most likely tokens; top-p keeps the smallest set of most likel
 probability reaches p (Holtzman et al. 2020). What is dropped gets probability 0, the rest is
 renormalised.
 
-Every model that generates sentences (`GRULanguageModel`, `SentenceVAE`, `TwoStageVAEGAN`) is a
-`SentenceGenerator`: `model.sample(n, max_len=…, generator=…, temperature=…)` gives n id lists
-without <bos> / <eos>; the model knows its own <bos> and <eos> ids.
+Every model that generates sentences (`GRULanguageModel`, `TransformerLanguageModel`,
+`SentenceVAE`, `TwoStageVAEGAN`) is a `SentenceGenerator`: `model.sample(n, max_len=…,
+generator=…, temperature=…)` gives n id lists without <bos> / <eos>; the model knows its own
+<bos> and <eos> ids. They share one decoding loop, `decode_loop`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -57,3 +59,30 @@ def sample_next(
     """One token id per row of `logits` (B, V), drawn on the CPU from `generator`."""
     probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1).cpu()
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1).to(logits.device)
+
+
+def decode_loop(step: Callable[[Tensor, Any], tuple[Tensor, Any]], n: int, bos_id: int, eos_id: int,
+                max_len: int, device: torch.device | str,
+                pick: Callable[[Tensor], Tensor]) -> list[list[int]]:
+    """n sentences (id lists without <bos> / <eos>) from a left-to-right decoder.
+
+    `step(tokens (n, 1), state)` gives next-token logits (n, 1, V) and the state to continue from
+    (None at first); `pick(logits (n, V))` chooses the next ids (n,), e.g. `sample_next`. Each
+    sentence ends at its first <eos> or after `max_len` tokens; decoding stops when all have.
+    """
+    token = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
+    state, done = None, [False] * n
+    out: list[list[int]] = [[] for _ in range(n)]
+    for _ in range(max_len):
+        logits, state = step(token, state)
+        nxt = pick(logits[:, -1])
+        for i, t in enumerate(nxt.tolist()):
+            if not done[i]:
+                if t == eos_id:
+                    done[i] = True
+                else:
+                    out[i].append(t)
+        if all(done):
+            break
+        token = nxt[:, None]
+    return out

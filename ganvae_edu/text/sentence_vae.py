@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganvae_edu.formulas import vae
 
 from .batches import length_batches, pad, run_rnn
-from .sampling import sample_next
+from .sampling import decode_loop, sample_next
 
 
 def word_dropout(inputs: Tensor, rate: float, unk_id: int, pad_id: int, bos_id: int,
@@ -150,23 +150,11 @@ class SentenceVAE(nn.Module):
     def decode(self, z: Tensor, max_len: int = 40, generator: torch.Generator | None = None,
                temperature: float = 1.0, greedy: bool = False) -> list[list[int]]:
         """Sentences (id lists without <bos>/<eos>) decoded from codes z (n, latent)."""
-        n = len(z)
-        token = torch.full((n, 1), self.bos_id, dtype=torch.long, device=z.device)
-        state, done = None, [False] * n
-        out: list[list[int]] = [[] for _ in range(n)]
-        for _ in range(max_len):
-            logits, state = self._decode(token, z, state=state)
-            nxt = logits[:, -1].argmax(-1) if greedy else sample_next(logits[:, -1], generator, temperature)
-            for i, t in enumerate(nxt.tolist()):
-                if not done[i]:
-                    if t == self.eos_id:
-                        done[i] = True
-                    else:
-                        out[i].append(t)
-            if all(done):
-                break
-            token = nxt[:, None]
-        return out
+        def pick(logits: Tensor) -> Tensor:
+            return logits.argmax(-1) if greedy else sample_next(logits, generator, temperature)
+
+        return decode_loop(lambda token, state: self._decode(token, z, state=state), len(z), self.bos_id,
+                           self.eos_id, max_len, z.device, pick)
 
     def sample(self, n: int, *, max_len: int = 40, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> list[list[int]]:
