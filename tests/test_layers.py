@@ -1,6 +1,6 @@
 """The package's layers: each module imports only its own layer and those below it.
 
-    runtime → formulas → training → vector → text → article → evaluation → labs → ui → tooling
+    runtime → formulas → training → vector → text → llm → article → evaluation → labs → ui → tooling
 
 (lowest first). `formulas` import nothing but torch and the standard library; nothing imports the
 command line. Every optimiser step and NaN/inf guard lives in `training/`: the models' steps hand
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ganvae_edu"
-LAYERS = ["runtime", "formulas", "training", "vector", "text", "article", "evaluation", "labs", "ui",
-          "tooling"]
+LAYERS = ["runtime", "formulas", "training", "vector", "text", "llm", "article", "evaluation", "labs",
+          "ui", "tooling"]
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 
 

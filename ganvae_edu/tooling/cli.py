@@ -523,7 +523,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             print(f"refreshing {nb.path}", flush=True)
             # Not headless: the committed copies keep their live explorers.
             res = nbs.execute(nb, {}, Path(tmp), cwd=nb.path.parent, headless=False,
-                              cell_timeout=args.cell_timeout)
+                              cell_timeout=args.cell_timeout, env=nbs.RECORD_ENV)
             if res.error:
                 print(f"FAILED: {nb.stem} at {res.error}; {nb.path} left as it was",
                       file=sys.stderr)

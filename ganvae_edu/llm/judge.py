@@ -1,0 +1,49 @@
+r"""An external judge of fluency: the pretrained LLM's NLL per word of a model's sentences.
+
+BLEU rewards n-gram overlap with the test captions, which a model that copies training captions
+wins; NLL_gen asks our own (equally small) language model. The judge asks a model no one here
+trained. For sentences s_1 … s_N, each scored after the LLM's start token and ending with its
+end-of-text token e (counted, as <eos> is for our models):
+
+    llm_nll_per_word = Σ_s −log p_LLM(tokens(s), e | start) / Σ_s (words(s) + 1)
+
+The numerator is in nats over the LLM's own (sub-word) tokens, all of them; the denominator
+counts *our* tokenizer's words plus one end per sentence — the same count as the per-token NLL
+of every model in notebooks 03–07, so the numbers sit in one table. Lower is more fluent to the
+LLM. It is a judge of fluency, not of truth or of diversity (a model repeating one fluent
+sentence scores well: read it beside Self-BLEU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ..text.tokenize import word_tokenize
+from .pretrained import Pretrained
+
+
+@torch.no_grad()
+def sentence_nll(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32) -> list[float]:
+    """−log p_LLM(tokens(s), end | start) per sentence, in nats (summed over its LLM tokens)."""
+    out: list[float] = []
+    for lo in range(0, len(sentences), batch_size):
+        chunk = sentences[lo:lo + batch_size]
+        rows = [[lm.start_id, *lm.tokenizer(s, add_special_tokens=False).input_ids, lm.end_id] for s in chunk]
+        width = max(map(len, rows))
+        ids = torch.tensor([r + [lm.end_id] * (width - len(r)) for r in rows], device=lm.device)
+        real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=lm.device)
+        logits = lm.model(input_ids=ids, attention_mask=real).logits.float()
+        nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+        out += (nll * real[:, 1:]).sum(1).tolist()
+    return out
+
+
+def llm_nll_per_word(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32) -> float:
+    """Σ_s −log p_LLM(s, end | start) / Σ_s (words(s) + 1), in nats (see the module docstring)."""
+    sentences = [s for s in sentences]
+    if not sentences:
+        raise ValueError("no sentences to judge; sample some first")
+    words = sum(len(word_tokenize(s)) + 1 for s in sentences)
+    return sum(sentence_nll(lm, sentences, batch_size)) / words
