@@ -126,6 +126,9 @@ def test_kl_weight_schedules():
     assert vae.kl_weight(25, "linear", 100) == 0.25 and vae.kl_weight(150, "linear", 100) == 1.0
     assert abs(vae.kl_weight(50, "logistic", 100) - 0.5) < 1e-12
     assert vae.kl_weight(0, "logistic", 100) < 0.01 < 0.99 < vae.kl_weight(99, "logistic", 100)
+    # cyclical: by hand, cycles of 100 steps, rising over 50
+    assert [vae.kl_weight(s, "cyclical", 100) for s in (0, 25, 50, 99, 100, 125, 250)] == \
+        [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0]
     with pytest.raises(ValueError, match="schedule='cosine'"):
         vae.kl_weight(1, "cosine", 10)
 

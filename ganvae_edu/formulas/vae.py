@@ -35,9 +35,14 @@ def gaussian_log_prob(x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
 
 
+def kl_standard_normal_per_dim(mu: Tensor, logvar: Tensor) -> Tensor:
+    r"""KL_j = ½ (μ_j² + σ_j² - log σ_j² - 1), the KL of each dimension j (what free bits bound)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)
+
+
 def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     r"""KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² - log σ_j² - 1)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(-1)
+    return kl_standard_normal_per_dim(mu, logvar).sum(-1)
 
 
 def kl_diag_gaussians(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor) -> Tensor:
@@ -72,16 +77,21 @@ def kl_weight(step: int, schedule: str, warmup: int) -> float:
     "none": β = 1.  "linear": β = min(1, step / warmup).
     "logistic": β = 1 / (1 + exp(-10 (step / warmup - ½))), about 0.007 at step 0, ½ at
     warmup / 2 and 0.993 at warmup; 1 after it.
+    "cyclical" (Fu et al. 2019): cycles of `warmup` steps, β = min(1, 2 (step mod warmup) / warmup):
+    a linear rise over each cycle's first half, 1 for its second, again and again — each restart
+    lets a decoder that learned to ignore z meet a cheap latent once more.
     """
     if schedule == "none" or warmup <= 0:
         return 1.0
+    if schedule == "cyclical":
+        return min(1.0, 2.0 * (step % warmup) / warmup)
     if step >= warmup:
         return 1.0
     if schedule == "linear":
         return step / warmup
     if schedule == "logistic":
         return 1.0 / (1.0 + math.exp(-10.0 * (step / warmup - 0.5)))
-    raise ValueError(f"schedule={schedule!r}: use 'none', 'linear' or 'logistic'")
+    raise ValueError(f"schedule={schedule!r}: use 'none', 'linear', 'logistic' or 'cyclical'")
 
 
 def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:

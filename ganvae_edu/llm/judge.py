@@ -30,10 +30,7 @@ def sentence_nll(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32)
     out: list[float] = []
     for lo in range(0, len(sentences), batch_size):
         chunk = sentences[lo:lo + batch_size]
-        rows = [[lm.start_id, *lm.tokenizer(s, add_special_tokens=False).input_ids, lm.end_id] for s in chunk]
-        width = max(map(len, rows))
-        ids = torch.tensor([r + [lm.end_id] * (width - len(r)) for r in rows], device=lm.device)
-        real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=lm.device)
+        ids, real = lm.encode(chunk)
         logits = lm.model(input_ids=ids, attention_mask=real).logits.float()
         nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
         out += (nll * real[:, 1:]).sum(1).tolist()

