@@ -39,11 +39,12 @@ def test_only_the_encoder_latent_maps_and_adapter_train(tiny_lm):
     mine, everything = model.trainable_share()
     frozen = sum(p.numel() for p in tiny_lm.model.parameters())
     assert everything == mine + frozen and 0 < mine < everything
-    loss, parts = model.loss(["a dog runs .", "a red bus stops at the light ."], beta=1.0)
+    loss, tokens, parts = model.loss(["a dog runs .", "a red bus stops at the light ."], beta=1.0)
     loss.backward()
     assert all(p.grad is None for p in tiny_lm.model.parameters())
     assert model.encoder.weight_ih_l0.grad.abs().sum() > 0 and model.to_memory.weight.grad.abs().sum() > 0
-    assert parts["kl"] > 0 and parts["rec"] > 0
+    assert parts["kl"] > 0 and parts["rec"] > 0 and tokens > 10
+    assert not any(k.startswith("lm") for k in model.state_dict())  # checkpoints hold only what trains
 
 
 @needs
@@ -64,21 +65,31 @@ def test_z_reaches_the_decoder_through_the_memory_alone(tiny_lm):
 
 @needs
 def test_a_short_training_makes_z_carry_its_sentence(tiny_lm):
-    from ganvae_edu.llm.optimus import OptimusVAE
+    from ganvae_edu.llm.optimus import OptimusConfig, OptimusVAE, evaluate_optimus, train_optimus
 
     torch.manual_seed(0)
     model = OptimusVAE(tiny_lm, latent=8, hidden=32, adapter=16)
     pair = ["a dog runs on the beach .", "the red bus stops at a light ."]
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        loss, _ = model.loss(pair, beta=0.1, generator=g)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    res = train_optimus(model, pair, OptimusConfig(steps=150, batch_size=2, lr=1e-2, kl_schedule="none",
+                                                   warmup=0), show_progress=False)
+    assert len(res.history) == 150 and res.tokens_per_second > 0
     ids, real = tiny_lm.encode(pair)
     with torch.no_grad():
         mu, _ = model.encode(ids, real)
         own = model.log_likelihood(ids, real, mu)
         swapped = model.log_likelihood(ids, real, mu.flip(0))
     assert (own > swapped + 1.0).all(), (own, swapped)  # each sentence likelier with its own code
+    figures = evaluate_optimus(model, pair, k=5, generator=torch.Generator().manual_seed(0))
+    assert set(figures) == {"nll_per_word", "kl", "mi", "active_units", "active_units_02"}
+    assert figures["kl"] > 0 and 0 <= figures["active_units_02"] <= figures["active_units"] <= 8
+
+
+@needs
+def test_without_a_latent_and_before_training_it_is_the_llm_itself(tiny_lm):
+    from ganvae_edu.llm.judge import llm_nll_per_word
+    from ganvae_edu.llm.optimus import OptimusVAE, evaluate_optimus
+
+    sentences = ["a dog runs on the beach .", "two cats sleep ."]
+    baseline = OptimusVAE(tiny_lm, latent=0, adapter=16)  # the adapter starts as the identity
+    assert evaluate_optimus(baseline, sentences)["nll_per_word"] == pytest.approx(
+        llm_nll_per_word(tiny_lm, sentences), rel=1e-5)

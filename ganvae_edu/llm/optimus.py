@@ -22,46 +22,57 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ..formulas import vae
+from ..text.tokenize import word_tokenize
+from ..training import Step, TrainResult, run
 from .pretrained import Pretrained
 
 
 class OptimusVAE(nn.Module):
-    """A frozen causal LM as decoder, with a trainable encoder, latent maps and adapter."""
+    """A frozen causal LM as decoder, with a trainable encoder, latent maps and adapter.
+
+    The LLM is held, not registered: `parameters()`, `state_dict()` and checkpoints hold only the
+    parts that train. `latent=0` is the baseline at the same budget: the frozen LLM with the same
+    adapter and no latent, fine-tuned as a language model.
+    """
 
     def __init__(self, lm: Pretrained, latent: int = 32, hidden: int = 128, adapter: int = 64) -> None:
         super().__init__()
-        self.lm = lm
-        self.decoder = lm.model
-        for p in self.decoder.parameters():
+        self.lm = lm  # a dataclass, not a Module: the LLM's weights stay out of this module's state
+        for p in lm.model.parameters():
             p.requires_grad_(False)
-        cfg = self.decoder.config
+        cfg = lm.model.config
         d = cfg.hidden_size
         heads = cfg.num_attention_heads
         self.layers = cfg.num_hidden_layers
         self.kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
         self.head_dim = getattr(cfg, "head_dim", None) or d // heads
         self.latent = latent
-        self.encoder = nn.GRU(d, hidden, batch_first=True, bidirectional=True)
-        self.to_mu, self.to_logvar = nn.Linear(2 * hidden, latent), nn.Linear(2 * hidden, latent)
-        self.to_memory = nn.Linear(latent, self.layers * 2 * self.kv_heads * self.head_dim)  # W_mem
-        self.to_embedding = nn.Linear(latent, d)  # W_emb
+        if latent:
+            self.encoder = nn.GRU(d, hidden, batch_first=True, bidirectional=True)
+            self.to_mu, self.to_logvar = nn.Linear(2 * hidden, latent), nn.Linear(2 * hidden, latent)
+            self.to_memory = nn.Linear(latent, self.layers * 2 * self.kv_heads * self.head_dim)  # W_mem
+            self.to_embedding = nn.Linear(latent, d)  # W_emb
         self.adapter = nn.Sequential(nn.Linear(d, adapter), nn.GELU(), nn.Linear(adapter, d))
         nn.init.zeros_(self.adapter[2].weight)
         nn.init.zeros_(self.adapter[2].bias)
-        params = inspect.signature(self.decoder.base_model.forward).parameters
+        params = inspect.signature(lm.model.base_model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.to(lm.device)
 
-    # ------------------------------------------------------------------ counting
+    @property
+    def decoder(self):
+        return self.lm.model
 
     def trainable_share(self) -> tuple[int, int]:
-        """(trainable parameters, all parameters, the frozen LLM's included)."""
-        mine = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        return mine, sum(p.numel() for p in self.parameters())
+        """(trainable parameters, all parameters with the frozen LLM's)."""
+        mine = sum(p.numel() for p in self.parameters())
+        return mine, mine + sum(p.numel() for p in self.decoder.parameters())
 
     # ------------------------------------------------------------------ q(z | x)
 
@@ -88,16 +99,20 @@ class OptimusVAE(nn.Module):
             cache.update(kv[:, layer, 0], kv[:, layer, 1], layer)  # (B, kv_heads, 1, head_dim) each
         return cache
 
-    def logits(self, ids: Tensor, real: Tensor, z: Tensor) -> Tensor:
-        """Next-token logits (B, T, V) of the decoder reading `ids` given z."""
-        e = self.decoder.get_input_embeddings()(ids) + self.to_embedding(z)[:, None]
-        mask = torch.cat([torch.ones_like(real[:, :1]), real], dim=1)  # the memory is always seen
-        memory = {self._cache_arg: self.memory(z)}
-        out = self.decoder.base_model(inputs_embeds=e, attention_mask=mask, use_cache=False, **memory)
+    def logits(self, ids: Tensor, real: Tensor, z: Tensor | None) -> Tensor:
+        """Next-token logits (B, T, V) of the decoder reading `ids` given z (None: no latent)."""
+        e = self.decoder.get_input_embeddings()(ids)
+        if z is None:
+            out = self.decoder.base_model(inputs_embeds=e, attention_mask=real, use_cache=False)
+        else:
+            e = e + self.to_embedding(z)[:, None]
+            mask = torch.cat([torch.ones_like(real[:, :1]), real], dim=1)  # the memory is always seen
+            memory = {self._cache_arg: self.memory(z)}
+            out = self.decoder.base_model(inputs_embeds=e, attention_mask=mask, use_cache=False, **memory)
         h = out.last_hidden_state
         return self.decoder.get_output_embeddings()(h + self.adapter(h))
 
-    def log_likelihood(self, ids: Tensor, real: Tensor, z: Tensor) -> Tensor:
+    def log_likelihood(self, ids: Tensor, real: Tensor, z: Tensor | None) -> Tensor:
         """log p(x | z) per sentence (B,): every token after <start>, <end> included."""
         logits = self.logits(ids[:, :-1], real[:, :-1], z)
         nll = nn.functional.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
@@ -106,14 +121,92 @@ class OptimusVAE(nn.Module):
     # ------------------------------------------------------------------ the objective
 
     def loss(self, sentences: Sequence[str], beta: float = 1.0, free_bits: float = 0.0,
-             generator: torch.Generator | None = None) -> tuple[Tensor, dict[str, float]]:
-        r"""−(E_q log p(x|z) − β · KL) per token, KL with free bits λ per dimension (`vae.free_bits_kl`)."""
+             generator: torch.Generator | None = None) -> tuple[Tensor, int, dict[str, float]]:
+        r"""(−(E_q log p(x|z) − β · KL) per token, tokens, figures); KL with free bits λ per dimension.
+
+        Tokens are the LLM's, <end> counted; with latent=0 the loss is the plain NLL per token.
+        """
         ids, real = self.lm.encode(sentences)
+        tokens = int(real[:, 1:].sum())
+        if not self.latent:
+            rec = self.log_likelihood(ids, real, None)
+            return -rec.sum() / tokens, tokens, {"rec": -rec.sum().item() / tokens}
         mu, logvar = self.encode(ids, real)
         z = vae.reparameterize(mu, logvar, generator)
         rec = self.log_likelihood(ids, real, z)
         kl_dims = vae.kl_standard_normal_per_dim(mu, logvar)
         kl_term = vae.free_bits_kl(kl_dims, free_bits)
-        tokens = int(real[:, 1:].sum())
         loss = (-rec.sum() + beta * kl_term * len(sentences)) / tokens
-        return loss, {"rec": -rec.sum().item() / tokens, "kl": kl_dims.sum(1).mean().item()}
+        return loss, tokens, {"rec": -rec.sum().item() / tokens, "kl": kl_dims.sum(1).mean().item()}
+
+
+@dataclass
+class OptimusConfig:
+    steps: int = 100
+    batch_size: int = 16
+    lr: float = 1e-3
+    kl_schedule: str = "cyclical"  # vae.kl_weight: "none", "linear", "logistic" or "cyclical"
+    warmup: int = 50  # the schedule's warm-up, or a cyclical schedule's cycle, in steps
+    free_bits: float = 0.0  # λ nats per latent dimension (KL thresholding); 0: none
+    seed: int = 0
+
+
+def train_optimus(model: OptimusVAE, sentences: Sequence[str], cfg: OptimusConfig,
+                  show_progress: bool = True) -> TrainResult:
+    """`cfg.steps` steps of Adam on the trainable parts, batches drawn from `sentences` by the
+    run's generator, through the one training loop (guard, history, tokens per second)."""
+    if len(sentences) < cfg.batch_size:
+        raise ValueError(f"{len(sentences)} sentences for batch_size={cfg.batch_size}; give more or "
+                         "lower batch_size")
+    sentences = list(sentences)
+
+    def step(s: Step) -> dict[str, float]:
+        pick = torch.randperm(len(sentences), generator=s.rng)[: cfg.batch_size].tolist()
+        beta = vae.kl_weight(s.number - 1, cfg.kl_schedule, cfg.warmup)
+        loss, tokens, figures = model.loss([sentences[i] for i in pick], beta, cfg.free_bits, s.rng)
+        s.update("model", loss)
+        s.count(tokens)
+        return {"beta": beta, **figures}
+
+    model.train()
+    result = run(step, steps=cfg.steps, optimizers={"model": torch.optim.Adam(model.parameters(), lr=cfg.lr)},
+                 modules={"model": model}, rng=torch.Generator().manual_seed(cfg.seed), config=asdict(cfg),
+                 name="Optimus" if model.latent else "LLM + adapter", hint=f"Lower lr={cfg.lr}",
+                 show_progress=show_progress)
+    model.eval()
+    return result
+
+
+@torch.no_grad()
+def evaluate_optimus(model: OptimusVAE, sentences: Sequence[str], k: int = 20, batch_size: int = 16,
+                     generator: torch.Generator | None = None) -> dict[str, float]:
+    r"""The VAE's figures on `sentences`: importance-weighted NLL per word (k samples; per word as
+    `judge.llm_nll_per_word` counts: our words + 1 end), KL, mutual information, active units at
+    0.01 and 0.2. With latent=0 only the exact NLL per word.
+
+        log p(x) ≥ log (1/k) Σ_i p(x | z_i) p(z_i) / q(z_i | x),  z_i ~ q(z | x)   (vae.iwae_bound)
+    """
+    sentences = list(sentences)
+    words = sum(len(word_tokenize(s)) + 1 for s in sentences)
+    log_px, mus, logvars = [], [], []
+    for lo in range(0, len(sentences), batch_size):
+        ids, real = model.lm.encode(sentences[lo:lo + batch_size])
+        if not model.latent:
+            log_px.append(model.log_likelihood(ids, real, None))
+            continue
+        mu, logvar = model.encode(ids, real)
+        log_w = []
+        for _ in range(k):
+            z = vae.reparameterize(mu, logvar, generator)
+            prior = vae.gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z))
+            log_w.append(model.log_likelihood(ids, real, z) + prior - vae.gaussian_log_prob(z, mu, logvar))
+        log_px.append(vae.iwae_bound(torch.stack(log_w), dim=0))
+        mus.append(mu)
+        logvars.append(logvar)
+    out = {"nll_per_word": -torch.cat(log_px).sum().item() / words}
+    if model.latent:
+        mu, logvar = torch.cat(mus), torch.cat(logvars)
+        out.update(kl=vae.kl_standard_normal(mu, logvar).mean().item(),
+                   mi=vae.mutual_information(mu, logvar, generator).item(),
+                   active_units=vae.active_units(mu, 0.01), active_units_02=vae.active_units(mu, 0.2))
+    return out
