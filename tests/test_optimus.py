@@ -53,8 +53,8 @@ def test_z_reaches_the_decoder_through_the_memory_alone(tiny_lm):
 
     torch.manual_seed(0)
     model = OptimusVAE(tiny_lm, latent=8, hidden=16, adapter=8)
-    torch.nn.init.zeros_(model.to_embedding.weight)
-    torch.nn.init.zeros_(model.to_embedding.bias)
+    torch.nn.init.normal_(model.to_memory.weight)  # it starts at zero (an empty memory): give it a map
+    assert torch.count_nonzero(model.to_embedding.weight) == 0  # and no offset: the memory alone
     ids, real = tiny_lm.encode(["a dog runs on the beach ."])
     with torch.no_grad():
         a = model.log_likelihood(ids, real, torch.zeros(1, 8))
