@@ -24,6 +24,13 @@ from ..text.tokenize import word_tokenize
 from .pretrained import Pretrained
 
 
+def next_token_nll(logits: torch.Tensor, ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Σ_t −log softmax(logits_t)[ids_{t+1}] per sentence (B,), over the real ids after the first;
+    `logits` (B, T − 1, V) are the model's readings of ids[:, :-1]."""
+    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
+    return (nll * real[:, 1:]).sum(1)
+
+
 @torch.no_grad()
 def sentence_nll(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32) -> list[float]:
     """−log p_LLM(tokens(s), end | start) per sentence, in nats (summed over its LLM tokens)."""
@@ -31,15 +38,14 @@ def sentence_nll(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32)
     for lo in range(0, len(sentences), batch_size):
         chunk = sentences[lo:lo + batch_size]
         ids, real = lm.encode(chunk)
-        logits = lm.model(input_ids=ids, attention_mask=real).logits.float()
-        nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
-        out += (nll * real[:, 1:]).sum(1).tolist()
+        logits = lm.model(input_ids=ids, attention_mask=real).logits
+        out += next_token_nll(logits[:, :-1], ids, real).tolist()
     return out
 
 
 def llm_nll_per_word(lm: Pretrained, sentences: Sequence[str], batch_size: int = 32) -> float:
     """Σ_s −log p_LLM(s, end | start) / Σ_s (words(s) + 1), in nats (see the module docstring)."""
-    sentences = [s for s in sentences]
+    sentences = list(sentences)
     if not sentences:
         raise ValueError("no sentences to judge; sample some first")
     words = sum(len(word_tokenize(s)) + 1 for s in sentences)

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from ..formulas import vae
 from ..text.tokenize import word_tokenize
 from ..training import Step, TrainResult, run
+from .judge import next_token_nll
 from .pretrained import Pretrained
 
 
@@ -121,9 +122,7 @@ class OptimusVAE(nn.Module):
 
     def log_likelihood(self, ids: Tensor, real: Tensor, z: Tensor | None) -> Tensor:
         """log p(x | z) per sentence (B,): every token after <start>, <end> included."""
-        logits = self.logits(ids[:, :-1], real[:, :-1], z)
-        nll = nn.functional.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
-        return -(nll * real[:, 1:]).sum(1)
+        return -next_token_nll(self.logits(ids[:, :-1], real[:, :-1], z), ids, real)
 
     # ------------------------------------------------------------------ the objective
 
