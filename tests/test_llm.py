@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganvae_edu.llm import pretrained
+from ganvae_edu.llm import judge, pretrained
 from ganvae_edu.llm.judge import llm_nll_per_word, sentence_nll
 from ganvae_edu.llm.pretrained import PretrainedError, load_pretrained
 
@@ -93,6 +93,25 @@ def test_the_judge_sums_the_llm_tokens_and_counts_our_words(smol):
     assert llm_nll_per_word(smol, [s]) == pytest.approx(by_hand / 7, rel=1e-4)  # 6 words + the end
     with pytest.raises(ValueError, match=r"no sentences"):
         llm_nll_per_word(smol, [])
+
+
+@needs_llm
+@pytest.mark.slow
+def test_judge_samples_scores_the_first_n_of_each_model_with_the_error_of_a_ratio(smol):
+    sets = {"a": ["a man rides a horse .", "two dogs run on the grass .", "a red bus on a street .", "x y z"],
+            "b": ["the cat sleeps .", "a boy holds a kite near the sea ."]}
+    got = judge.judge_samples(smol, sets, n=3)
+    assert got["a.llm_nll_per_word"] == pytest.approx(llm_nll_per_word(smol, sets["a"][:3]), rel=1e-9)
+    assert got["b.llm_nll_per_word"] == pytest.approx(llm_nll_per_word(smol, sets["b"]), rel=1e-9)
+    # the se by hand, from the per-sentence sums (independent of the vectorised formula)
+    nll, words = sentence_nll(smol, sets["a"][:3]), [7, 8, 8]  # words + 1 end each
+    r = sum(nll) / sum(words)
+    resid = [a - r * w for a, w in zip(nll, words)]
+    mean = sum(resid) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in resid) / 2)
+    assert got["a.llm_nll_per_word_se"] == pytest.approx(sd / (math.sqrt(3) * sum(words) / 3), rel=1e-9)
+    with pytest.raises(ValueError, match="judge_samples=1"):
+        judge.judge_samples(smol, sets, n=1)
 
 
 def shuffled(sentences: list[str], seed: int = 0) -> list[str]:

@@ -93,3 +93,29 @@ def test_without_a_latent_and_before_training_it_is_the_llm_itself(tiny_lm):
     baseline = OptimusVAE(tiny_lm, latent=0, adapter=16)  # the adapter starts as the identity
     assert evaluate_optimus(baseline, sentences)["nll_per_word"] == pytest.approx(
         llm_nll_per_word(tiny_lm, sentences), rel=1e-5)
+
+
+@needs
+@pytest.mark.parametrize("latent", [8, 0])
+def test_decoding_on_the_cache_picks_what_the_full_computation_picks(tiny_lm, latent):
+    from ganvae_edu.llm.optimus import OptimusVAE
+
+    torch.manual_seed(0)
+    model = OptimusVAE(tiny_lm, latent=latent, hidden=16, adapter=8)
+    for layer in ([model.to_memory, model.to_embedding] if latent else []) + [model.adapter[2]]:
+        torch.nn.init.normal_(layer.weight, std=0.5)  # all start at zero: give each a map
+    z = torch.randn(3, 8) if latent else None
+    drawn = model.generate_ids(3, z, greedy=True, max_tokens=6)
+    assert len(drawn) == 3 and any(drawn)
+    for i, ids in enumerate(drawn):  # each greedy token is the argmax given the whole prefix
+        prefix = torch.tensor([[tiny_lm.start_id, *ids]])
+        with torch.no_grad():
+            logits = model.logits(prefix, torch.ones_like(prefix), None if z is None else z[i:i + 1])
+        full = logits[0].argmax(-1).tolist()
+        assert full[: len(ids)] == ids
+        if len(ids) < 6:  # it stopped: <end> was the argmax after its last token
+            assert full[len(ids)] == tiny_lm.end_id
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert model.generate(4, generator=g1) == model.generate(4, generator=g2)  # sampled, repeatable
+    with pytest.raises(ValueError, match="give n" if latent else "positive number"):
+        model.generate()

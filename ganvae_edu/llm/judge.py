@@ -16,7 +16,7 @@ sentence scores well: read it beside Self-BLEU).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -50,3 +50,26 @@ def llm_nll_per_word(lm: Pretrained, sentences: Sequence[str], batch_size: int =
         raise ValueError("no sentences to judge; sample some first")
     words = sum(len(word_tokenize(s)) + 1 for s in sentences)
     return sum(sentence_nll(lm, sentences, batch_size)) / words
+
+
+def judge_samples(lm: Pretrained, named: Mapping[str, Sequence[str]], n: int,
+                  batch_size: int = 32) -> dict[str, float]:
+    """The judge on the first `n` sentences of each set: {NAME.llm_nll_per_word, and its standard
+    error NAME.llm_nll_per_word_se}, the error of a ratio of sums over n sentences,
+
+        se = sd_s(nll_s − R (words_s + 1)) / (√n · mean_s(words_s + 1)),   R = llm_nll_per_word
+    """
+    if n < 2:
+        raise ValueError(f"judge_samples={n}: the judge needs at least 2 sentences per model (0 skips it)")
+    out: dict[str, float] = {}
+    for name, sentences in named.items():
+        chosen = list(sentences)[:n]
+        if len(chosen) < 2:
+            raise ValueError(f"{name}: {len(chosen)} sentences to judge; it needs at least 2")
+        nll = torch.tensor(sentence_nll(lm, chosen, batch_size), dtype=torch.float64)
+        words = torch.tensor([len(word_tokenize(s)) + 1 for s in chosen], dtype=torch.float64)
+        ratio = nll.sum() / words.sum()
+        out[f"{name}.llm_nll_per_word"] = ratio.item()
+        se = (nll - ratio * words).std() / (len(chosen) ** 0.5 * words.mean())
+        out[f"{name}.llm_nll_per_word_se"] = se.item()
+    return out

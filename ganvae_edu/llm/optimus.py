@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from ..formulas import vae
+from ..text.sampling import decode_loop, sample_next
 from ..text.tokenize import word_tokenize
 from ..training import Step, TrainResult, run
 from .judge import next_token_nll
@@ -123,6 +124,49 @@ class OptimusVAE(nn.Module):
     def log_likelihood(self, ids: Tensor, real: Tensor, z: Tensor | None) -> Tensor:
         """log p(x | z) per sentence (B,): every token after <start>, <end> included."""
         return -next_token_nll(self.logits(ids[:, :-1], real[:, :-1], z), ids, real)
+
+    def generate(self, n: int | None = None, z: Tensor | None = None, *, temperature: float = 1.0,
+                 greedy: bool = False, max_tokens: int = 32,
+                 generator: torch.Generator | None = None) -> list[str]:
+        """Sentences from p(x | z), one per row of z (B, latent); with a latent and no z, n codes
+        z ~ N(0, I); with latent=0, n sentences of the adapted LM. Greedy, or sampled at
+        `temperature` from `generator`; incremental, on the LLM's own cache (the memory first)."""
+        ids = self.generate_ids(n, z, temperature=temperature, greedy=greedy, max_tokens=max_tokens,
+                                generator=generator)
+        return [self.lm.tokenizer.decode(x, skip_special_tokens=True).strip() for x in ids]
+
+    @torch.no_grad()
+    def generate_ids(self, n: int | None = None, z: Tensor | None = None, *, temperature: float = 1.0,
+                     greedy: bool = False, max_tokens: int = 32,
+                     generator: torch.Generator | None = None) -> list[list[int]]:
+        """`generate`'s sentences as the LLM's token ids (without <start> and <end>)."""
+        if self.latent and z is None:
+            if n is None:
+                raise ValueError("give n (sentences to draw) or z (codes to decode)")
+            z = torch.randn(n, self.latent, generator=generator).to(self.lm.device)
+        if z is not None:
+            n = z.shape[0]
+        if not n or n < 1:
+            raise ValueError(f"n={n!r}: give a positive number of sentences")
+        from transformers import DynamicCache
+
+        embed, head = self.decoder.get_input_embeddings(), self.decoder.get_output_embeddings()
+        offset = self.to_embedding(z)[:, None] if z is not None else 0.0
+
+        def step(token: Tensor, cache):
+            if cache is None:
+                cache = self.memory(z) if z is not None else DynamicCache(config=self.decoder.config)
+            mask = torch.ones(n, cache.get_seq_length() + 1, dtype=torch.long, device=token.device)
+            out = self.decoder.base_model(inputs_embeds=embed(token) + offset, attention_mask=mask,
+                                          use_cache=True, **{self._cache_arg: cache})
+            h = out.last_hidden_state
+            return head(h + self.adapter(h)), cache
+
+        def pick(logits: Tensor) -> Tensor:
+            return logits.argmax(-1) if greedy else sample_next(logits, generator, temperature)
+
+        self.eval()
+        return decode_loop(step, n, self.lm.start_id, self.lm.end_id, max_tokens, self.lm.device, pick)
 
     # ------------------------------------------------------------------ the objective
 

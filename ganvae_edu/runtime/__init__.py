@@ -2,7 +2,7 @@
 
 * `device`: `resolve_device` ("auto": CUDA, then MPS, then CPU) and `seed_everything`.
 * `params`: `record_defaults` (the parameters cell's literals are the defaults and types),
-  `Param` bounds, `check_parameters`, the shared specs `RUN`, `CORPUS`, `TEXT_MODEL`,
+  `Param` bounds, `check_parameters`, the shared specs `RUN`, `CORPUS`, `JUDGE`, `TEXT_MODEL`,
   `TEXT_GAN`, `config_from` and `parse_cli_value`.
 * `files`: `atomic_write`, the one file writer (a killed run never leaves a truncated file),
   and `write_json_atomic` / `write_metrics` on it; `model_key` / `metric_key` name the
@@ -17,6 +17,7 @@ from .files import atomic_write, metric_key, model_key, write_json_atomic, write
 from .frontend import headless
 from .params import (
     CORPUS,
+    JUDGE,
     RUN,
     TEXT_GAN,
     TEXT_MODEL,
@@ -31,7 +32,7 @@ from .progress import progress
 from .verdicts import RunWarning, warn
 
 __all__ = [
-    "CORPUS", "RUN", "TEXT_GAN", "TEXT_MODEL", "config_from", "record_defaults",
+    "CORPUS", "JUDGE", "RUN", "TEXT_GAN", "TEXT_MODEL", "config_from", "record_defaults",
     "Param", "ParameterError", "atomic_write", "check_parameters", "metric_key", "model_key",
     "headless", "parse_cli_value", "progress", "resolve_device", "seed_everything",
     "write_json_atomic", "write_metrics", "RunWarning", "warn",

@@ -417,6 +417,12 @@ TEXT_MODEL: dict[str, Param] = {
     "dropout": Param(min=0, max=0.9),
 }
 
+# The external judge, the pretrained LLM's NLL per word of each model's samples (05, 06, 08).
+JUDGE: dict[str, Param] = {
+    "pretrained": Param(),  # llm.load_pretrained checks the name
+    "judge_samples": Param(min=0, max=1_000_000),  # 0: no judge (and no LLM loaded)
+}
+
 # Adversarial training of the token-level text GANs (notebooks 05 and 06).
 TEXT_GAN: dict[str, Param] = {
     "g_lr": Param(min=1e-7, max=1.0),

@@ -5,7 +5,9 @@ Both start from an MLE-pretrained `GRULanguageModel` as generator and train it a
 non-saturating generator loss).
 
 * REINFORCE: sample whole sentences, score them with D, and follow the score-function gradient
-  (`discrete.reinforce_surrogate`) with reward r = D(x) and a moving-average baseline.
+  (`discrete.reinforce_surrogate`) with reward r = D(x) and a moving-average baseline; with a
+  frozen reference model and `kl_beta` (`kl_reinforce_step`), the same step on the KL-shaped
+  reward, the objective of RLHF (notebook 08).
 * Gumbel-softmax: generate *relaxed* one-hot tokens y_t = softmax((logits + g)/τ), feed yᵀE back
   as the next input, and let D's gradient flow through the whole sequence. τ falls
   geometrically from `tau_start` to `tau_end` (RelGAN anneals it); `straight_through` uses hard
@@ -30,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import Tensor
 
-from ganvae_edu.formulas import discrete, gan
+from ganvae_edu.formulas import discrete, gan, kl_reward
 from ganvae_edu.training import Step, TrainResult, data_digest, run
 
 from .batches import pad
@@ -53,6 +55,7 @@ class TextGANConfig:
     straight_through: bool = False
     baseline_decay: float = 0.9  # REINFORCE: moving average of the mean reward
     mle_weight: float = 0.0  # add this × the teacher-forced NLL of a real batch to G's loss
+    kl_beta: float = 0.0  # REINFORCE with a reference model: β of the KL anchor (formulas.kl_reward)
     seed: int = 0
 
 
@@ -108,16 +111,24 @@ def mle_term(lm: GRULanguageModel, sentences: Sequence[Sequence[int]], cfg: Text
 
 
 def reinforce_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
-                   cfg: TextGANConfig):
+                   cfg: TextGANConfig, reference: GRULanguageModel | None = None):
     r"""The REINFORCE (SeqGAN-style) step of one batch: D on real against sampled sentences, then
 
         b ← decay · b + (1 − decay) · mean r,   r = D(x) = σ(logit),   x ~ p_θ
         L_G = −mean_n (r_n − b) · log p_θ(x_n)          (`discrete.reinforce_surrogate`)
 
+    With a frozen `reference` model π_ref the reward is KL-shaped (`formulas.kl_reward`, the
+    objective of RLHF with D as the reward model), and b averages the shaped reward:
+
+        r̃_n = r_n − β (log p_θ(x_n) − log π_ref(x_n)),   L_G = −mean_n (r̃_n − b) · log p_θ(x_n)
+
     The baseline b is carried across steps in ``s.state`` (so it is checkpointed with the rest).
-    Records d_loss, g_loss, the mean reward and D's mean on the real batch (d_real).
+    Records d_loss, g_loss, the mean reward and D's mean on the real batch (d_real); with a
+    reference also the mean log-ratio (kl, an estimate of KL(p_θ ‖ π_ref) per sentence).
     """
     device = lm.out.weight.device
+    if reference is not None:
+        reference.requires_grad_(False)
 
     def step(s: Step) -> dict[str, float | Tensor]:
         real, sentences = draw_real(train, cfg, s.rng, lm)  # (B, T)
@@ -134,16 +145,26 @@ def reinforce_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence
         with torch.no_grad():
             reward = torch.sigmoid(disc(fake))  # (B,)
         mean_r = reward.mean().item()
-        baseline, decay = s.state.get("baseline"), cfg.baseline_decay
-        baseline = mean_r if baseline is None else decay * baseline + (1 - decay) * mean_r
-        s.state["baseline"] = baseline
         log_p = lm.sentence_log_prob(batch, lengths)  # (B,)
-        g_loss = discrete.reinforce_surrogate(log_p, reward, baseline)
+        extra = {}
+        if reference is not None:
+            with torch.no_grad():
+                ref_log_p = reference.sentence_log_prob(batch, lengths)
+            shaped = kl_reward.kl_shaped_reward(reward, log_p, ref_log_p, cfg.kl_beta)
+            extra["kl"] = (log_p.detach() - ref_log_p).mean().item()
+        target = mean_r if reference is None else shaped.mean().item()
+        baseline, decay = s.state.get("baseline"), cfg.baseline_decay
+        baseline = target if baseline is None else decay * baseline + (1 - decay) * target
+        s.state["baseline"] = baseline
+        if reference is None:
+            g_loss = discrete.reinforce_surrogate(log_p, reward, baseline)
+        else:
+            g_loss = kl_reward.kl_reinforce_loss(reward, log_p, ref_log_p, cfg.kl_beta, baseline)
         if cfg.mle_weight > 0:
             g_loss = g_loss + mle_term(lm, sentences, cfg)
         s.update("generator", g_loss)
         return {"reward": mean_r, "d_real": torch.sigmoid(real_logits).mean().item(),
-                "d_loss": d_loss, "g_loss": g_loss}
+                "d_loss": d_loss, "g_loss": g_loss, **extra}
 
     return step
 
@@ -180,6 +201,16 @@ def gumbel_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Se
 
     return step
 
+
+
+def kl_reinforce_step(reference: GRULanguageModel) -> StepFactory:
+    """The step factory of REINFORCE anchored to the frozen `reference` with β = cfg.kl_beta
+    (`reinforce_step` with a reference; β = 0 is plain REINFORCE)."""
+    def factory(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence[Sequence[int]],
+                cfg: TextGANConfig):
+        return reinforce_step(lm, disc, train, cfg, reference)
+
+    return factory
 
 STEPS = {"reinforce": reinforce_step, "gumbel": gumbel_step}  # the package's step factory per variant
 
@@ -234,8 +265,8 @@ def train_text_gan(variant: str, lm: GRULanguageModel, disc: CNNDiscriminator,
 
 def steps_agree(variant: str, step: StepFactory, lm: GRULanguageModel, disc: CNNDiscriminator,
                 train: Sequence[Sequence[int]], cfg: TextGANConfig, steps: int = 2,
-                atol: float = 1e-6) -> dict[str, bool]:
-    """Does the step factory `step` train as the package's own step of `variant` does?
+                atol: float = 1e-6, against: StepFactory | None = None) -> dict[str, bool]:
+    """Does the step factory `step` train as the package's own step of `variant` (or `against`) does?
 
     Both run `steps` steps of `train_text_gan` from copies of the same `lm` and `disc`, with the
     same batches (the run's generator, seeded by cfg.seed) and the same dropout masks (torch's
@@ -244,7 +275,7 @@ def steps_agree(variant: str, step: StepFactory, lm: GRULanguageModel, disc: CNN
     """
     cfg = replace(cfg, steps=steps)
     runs = []
-    for factory in (step, STEPS[variant]):
+    for factory in (step, against or STEPS[variant]):
         g, d = copy.deepcopy(lm), copy.deepcopy(disc)
         torch.manual_seed(cfg.seed)
         history = train_text_gan(variant, g, d, train, cfg, lm.bos_id, lm.eos_id, show_progress=False,
