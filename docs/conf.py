@@ -1,4 +1,4 @@
-"""Sphinx configuration of the ganvae-edu website: the seven committed notebooks as a book.
+"""Sphinx configuration of the ganvae-edu website: the eight committed notebooks as a book.
 
 Build it with ``make docs`` (that is ``python docs/build.py``): warnings are errors, internal
 links are checked, and MathJax and the ipywidgets renderer are served from the site itself.
@@ -33,7 +33,7 @@ copyright = "ganvae-edu contributors, MIT licence"
 
 extensions = ["myst_nb"]  # MyST-NB brings MyST-Parser (Markdown) with it
 
-# What Sphinx reads: index.md and the seven notebooks. notebooks/student/ holds copies of the same
+# What Sphinx reads: index.md and the eight notebooks. notebooks/student/ holds copies of the same
 # notebooks with the solutions stubbed; notebooks/runs/ is scratch output of `ganvae-edu run`.
 exclude_patterns = [
     "_build",

@@ -98,7 +98,7 @@ def site(tmp_path_factory) -> Path:
 
 def test_site_has_the_index_and_one_page_per_notebook_and_nothing_else(site):
     notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    assert len(notebooks) == 7
+    assert len(notebooks) == 8
     pages = {p.relative_to(site).as_posix() for p in build.content_pages(site)}
     assert pages == {"index.html"} | {f"notebooks/{name}.html" for name in notebooks}
     index = (site / "index.html").read_text(encoding="utf-8")

@@ -44,6 +44,10 @@ def test_drs_keeps_what_looks_real_more_often_than_what_does_not():
     # γ < 0 accepts more of everything (trading exactness for acceptance)
     loose = rejection_sample(disc, real + fake, gamma=-3.0, generator=torch.Generator().manual_seed(0))
     assert len(loose["kept"]) > len(out["kept"])
+    # γ at the median of F: half the candidates have σ(F − γ) ≥ ½, so far more are kept, reals first
+    median = rejection_sample(disc, real + fake, percentile=50, generator=torch.Generator().manual_seed(0))
+    assert (median["accept"] >= 0.5).sum() == 200 and median["gamma"] < 0
+    assert sum(i < 200 for i in median["kept"]) > 2 * sum(i >= 200 for i in median["kept"])
 
 
 def small_gan():

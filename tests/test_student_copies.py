@@ -19,6 +19,9 @@ SMALL = {  # the cheapest settings that still run every cell
     "n_eval": 100, "n_samples": 60, "pretrain_steps": 40, "gan_steps": 6, "ae_steps": 40,
     "latent_gan_steps": 40, "eval_every": 3, "adv_steps": 6, "naive_steps": 6, "vector_steps": 40,
     "quick_steps": 40, "show_progress": False,
+    # notebook 08 (and the judge of 05 and 06): the LLM loads once, judges and trains a few steps
+    "lm_steps": 40, "llm_steps": 2, "llm_batch": 4, "llm_eval": 8, "judge_samples": 8, "drs_proposals": 16,
+    "rl_steps": 6,
 }
 
 

@@ -23,7 +23,8 @@ from torch import Tensor
 def drs_accept_probability(logits: Tensor, max_logit: float, gamma: float = 0.0, eps: float = 1e-6) -> Tensor:
     r"""σ(F(x)), F = d − d_max − ε − log(1 − exp(d − d_max − ε)) − γ, for discriminator logits d.
 
-    Logits above `max_logit` (a burn-in estimate) are treated as d_max, so a(x) ≤ 1 always.
+    Logits above `max_logit` (a burn-in estimate) are treated as d_max: beyond d_max + ε the
+    logarithm's argument 1 − exp(d − d_max − ε) would be negative.
     """
     shifted = torch.clamp(logits - max_logit, max=0.0) - eps  # d − d_max − ε ≤ −ε < 0
     f = shifted - torch.log1p(-torch.exp(shifted)) - gamma

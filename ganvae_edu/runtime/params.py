@@ -392,7 +392,7 @@ def parse_cli_value(text: str) -> Any:
 # The bounds several notebooks share, stated once: ``check_parameters(globals(), {**RUN, ...})``.
 # ``Param()`` means any value of the default's type; listing it makes the name required.
 
-# Every notebook (01–07).
+# Every notebook (01–08).
 RUN: dict[str, Param] = {
     "seed": Param(min=0),
     "device": Param(),  # resolve_device checks the name
@@ -400,7 +400,7 @@ RUN: dict[str, Param] = {
     "output_dir": Param(),
 }
 
-# The corpus and its tokenizer, as text.data.prepare takes them (notebooks 03–06).
+# The corpus and its tokenizer, as text.data.prepare takes them (notebooks 03–06 and 08).
 CORPUS: dict[str, Param] = {
     "data": Param(),
     "text_column": Param(),
@@ -410,7 +410,7 @@ CORPUS: dict[str, Param] = {
     "max_len": Param(min=1, max=10_000),
 }
 
-# The GRU text models' sizes (notebooks 03–06).
+# The GRU text models' sizes (notebooks 03–06 and 08).
 TEXT_MODEL: dict[str, Param] = {
     "emb": Param(min=1, max=4096),
     "hidden": Param(min=1, max=8192),

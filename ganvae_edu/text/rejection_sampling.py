@@ -49,15 +49,24 @@ def fit_discriminator(disc: CNNDiscriminator, real: Sequence[Sequence[int]], fak
 
 @torch.no_grad()
 def rejection_sample(disc: CNNDiscriminator, candidates: Sequence[Sequence[int]], max_len: int = 20,
-                     gamma: float = 0.0, generator: torch.Generator | None = None) -> dict:
+                     gamma: float = 0.0, percentile: float | None = None,
+                     generator: torch.Generator | None = None) -> dict:
     """Which `candidates` (``<bos> … <eos>`` id lists) DRS keeps: ``kept`` (their indices), ``accept``
-    (each one's probability σ(F)), ``logits`` (D's d(x)) and ``max_logit`` (d_max, their largest)."""
+    (each one's probability σ(F)), ``logits`` (D's d(x)), ``max_logit`` (d_max, their largest) and
+    ``gamma``. With `percentile` p, γ is the p-th percentile of F(x) at γ = 0 over the candidates
+    (Azadi et al.'s choice), so that the (100 − p) % with the largest F are kept with probability
+    ≥ ½; else γ = `gamma` (0: the exact rejection sampler, which keeps e^{d − d_max})."""
     if not candidates:
         raise ValueError("no candidates to filter; sample some first")
+    if percentile is not None and not 0 <= percentile <= 100:
+        raise ValueError(f"percentile={percentile}: give a number in [0, 100], or None for a fixed gamma")
     disc.eval()
     logits = disc(real_targets(candidates, max_len, disc.pad_id).to(disc.out.weight.device)).float().cpu()
     max_logit = logits.max().item()
+    if percentile is not None:
+        f0 = torch.logit(drs_accept_probability(logits.double(), max_logit), eps=1e-12)  # F(x) at γ = 0
+        gamma = torch.quantile(f0, percentile / 100).item()
     accept = drs_accept_probability(logits, max_logit, gamma)
     u = torch.rand(len(candidates), generator=generator)
     kept = torch.nonzero(u < accept).squeeze(-1).tolist()
-    return {"kept": kept, "accept": accept, "logits": logits, "max_logit": max_logit}
+    return {"kept": kept, "accept": accept, "logits": logits, "max_logit": max_logit, "gamma": gamma}
