@@ -1,5 +1,6 @@
 """Test-wide settings: no test may need the network or a display."""
 
+import math
 import os
 
 # Must be set before `datasets` / `huggingface_hub` are imported anywhere.
@@ -23,6 +24,21 @@ def tiny_ids():
         length = int(torch.randint(2, 6, (1,), generator=g))
         out.append([1] + torch.randint(4, TINY_VOCAB, (length,), generator=g).tolist() + [2])
     return out
+
+
+TWO_SCENES_NLL = (math.log(2) + 5 * math.log(3)) / 6  # a scene (1 bit), 5 words of 3, over 6 tokens
+
+
+@pytest.fixture
+def two_scenes():
+    """400 sentences of 5 words, alternately about words 4/5/6 and about 7/8/9 (seeded): a VAE's
+    code can carry the scene (1 bit); the true NLL is `TWO_SCENES_NLL` nats a token, <eos> counted."""
+    g = torch.Generator().manual_seed(0)
+    data = []
+    for i in range(400):
+        words = [4, 5, 6] if i % 2 else [7, 8, 9]
+        data.append([1] + [words[int(torch.randint(3, (1,), generator=g))] for _ in range(5)] + [2])
+    return data
 
 
 # New variables that change what later tests' processes compute or read (libraries set others of

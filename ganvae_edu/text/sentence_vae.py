@@ -49,15 +49,18 @@ class SentenceVAE(nn.Module):
         self.latent, self.packed = latent, packed
         enc_hidden = enc_hidden or hidden
         self.embed = nn.Embedding(vocab_size, emb, padding_idx=pad_id)
+        self._build_encoder(emb, enc_hidden, latent)
+        self.z_to_h = nn.Linear(latent, hidden)
+        self.decoder = nn.GRU(emb + latent, hidden, batch_first=True)
+        self.drop = nn.Dropout(dropout)  # on the decoder's word embeddings and outputs, as in the LM
+        self.out = nn.Linear(hidden, vocab_size)
+
+    def _build_encoder(self, emb: int, enc_hidden: int, latent: int) -> None:
         # a bidirectional encoder as two GRUs, so the padded variant can reverse each row itself
         self.enc_fwd = nn.GRU(emb, enc_hidden, batch_first=True)
         self.enc_bwd = nn.GRU(emb, enc_hidden, batch_first=True)
         self.to_mu = nn.Linear(2 * enc_hidden, latent)
         self.to_logvar = nn.Linear(2 * enc_hidden, latent)
-        self.z_to_h = nn.Linear(latent, hidden)
-        self.decoder = nn.GRU(emb + latent, hidden, batch_first=True)
-        self.drop = nn.Dropout(dropout)  # on the decoder's word embeddings and outputs, as in the LM
-        self.out = nn.Linear(hidden, vocab_size)
 
     # -- encoder -------------------------------------------------------------------------------
     def encode(self, batch: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:

@@ -93,13 +93,21 @@ class TransformerLanguageModel(nn.Module):
         them. `lengths` is accepted for the GRU's contract and not needed: padding comes after a
         sentence's tokens, so causal attention never lets a real position read it.
         """
+        return self.forward_vectors(self.embed(inputs), state)
+
+    def forward_vectors(self, x: Tensor, state: Cache | None = None) -> tuple[Tensor, Cache]:
+        """`forward` from input vectors x (B, T, d) instead of token ids (E[x_t] for a word).
+
+        The entry for anything that is not one word: a relaxed token yᵀE, a word plus a code
+        (the VAE decoder of `transformer_vae`), or a code as a position of its own.
+        """
         start = state[0][0].shape[2] if state else 0
-        T = inputs.shape[1]
+        T = x.shape[1]
         if start + T > self.max_len:
             raise ValueError(f"{start + T} positions, but this model has embeddings for max_len="
                              f"{self.max_len}; build it with a larger max_len or cut the sentences")
-        positions = torch.arange(start, start + T, device=inputs.device)
-        h = self.drop(self.embed(inputs) + self.pos(positions))
+        positions = torch.arange(start, start + T, device=x.device)
+        h = self.drop(x + self.pos(positions))
         cache = []
         for i, block in enumerate(self.blocks):
             h, kv = block(h, state[i] if state else None)
