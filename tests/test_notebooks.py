@@ -45,7 +45,8 @@ def test_committed_notebooks_follow_the_conventions(nb):
     book = nbformat.read(nb.path, as_version=4)
     setup, *code = [c for c in book.cells if c.cell_type == "code"]
     # first the guarded set-up cell and the Colab badge, both made from pyproject's repository URL
-    assert setup.source == colab.setup_source() and setup.metadata.get("tags") == [colab.SETUP_TAG]
+    assert setup.source == colab.setup_source(llm="pretrained" in nb.parameters)
+    assert setup.metadata.get("tags") == [colab.SETUP_TAG]
     assert colab.badge(f"notebooks/{nb.path.name}") in book.cells[0].source
     assert "parameters" in code[0].metadata.get("tags", []), "the code cell after set-up must be `parameters`"
     assert code[0].source.count("record_defaults()") == 1, "parameters cell must record its defaults"

