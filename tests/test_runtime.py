@@ -134,6 +134,16 @@ def test_a_spec_states_bounds_and_names_real_parameters(spec, message):
         check(GOOD, {**SPEC, **spec})
 
 
+def test_an_off_value_is_allowed_outside_the_bounds():
+    spec, defaults = {"judge_samples": Param(off=0, min=2, max=100)}, {"judge_samples": 32}
+    for good in (0, 2, 100):
+        assert check_parameters({"judge_samples": good}, spec, defaults=defaults) == {"judge_samples": good}
+    for bad, why in ((1, "too small"), (101, "too large"), (-1, "too small")):
+        with pytest.raises(ParameterError, match=re.escape(
+                f"judge_samples={bad} is {why}, expected an integer in [2, 100], or 0 for none")):
+            check_parameters({"judge_samples": bad}, spec, defaults=defaults)
+
+
 def test_types_come_from_the_defaults():
     assert [type_name(v) for v in (3, 3.0, True, "a", [0.5, 1], [1, 2], ["a"], None)] == [
         "int", "float", "bool", "str", "list[float]", "list[int]", "list[str]", "None"]

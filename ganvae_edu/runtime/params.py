@@ -52,13 +52,15 @@ class Param:
 
     `min`/`max` bound a number, or each item of a list; `choices` are the values allowed.
     `type` only for a parameter whose default is None: e.g. ``Param(type=int, min=1)`` allows None
-    or an integer ≥ 1 (``list[float]`` for a list of numbers).
+    or an integer ≥ 1 (``list[float]`` for a list of numbers). `off` is one more value allowed
+    outside the bounds, the one that switches a feature off: ``Param(off=0, min=2)``.
     """
 
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
     type: Any = None
+    off: Any = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Rule:
     max: float | None = None
     choices: tuple[Any, ...] | None = None
     nullable: bool = False  # the default is None: None is allowed too
+    off: Any = None  # a value allowed outside min/max: the feature switched off
 
     def allowed(self) -> str:
         if self.choices is not None:
@@ -85,6 +88,8 @@ class Rule:
                 text += f" ≥ {self.min}"
             elif self.max is not None:
                 text += f" ≤ {self.max}"
+        if self.off is not None:
+            text += f", or {self.off!r} for none"
         return text + (", or None" if self.nullable else "")
 
     def problem(self, value: Any) -> str | None:
@@ -108,6 +113,8 @@ class Rule:
                     return f"has item {v!r} that {inner.problem(v)}"
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if self.off is not None and value == self.off:
+                return None
             if isinstance(value, float) and not math.isfinite(value):
                 return f"is not finite, expected {self.allowed()}"
             if self.min is not None and value < self.min:
@@ -190,7 +197,7 @@ def make_rule(name: str, default: Any, param: Param | None = None) -> Rule:
             t, item = list, typing.get_args(t)[0] if typing.get_args(t) else None
         if not isinstance(t, type):
             raise ParameterError(f"the type of {name!r} must be a class such as int, not {t!r}")
-        return Rule(t, item, param.min, param.max, param.choices, nullable=True)
+        return Rule(t, item, param.min, param.max, param.choices, nullable=True, off=param.off)
     if param.type is not None:
         raise ParameterError(
             f"the check of {name!r} states type={param.type!r}, but the type comes from its "
@@ -200,7 +207,7 @@ def make_rule(name: str, default: Any, param: Param | None = None) -> Rule:
         t, item = infer_type(default)
     except ParameterError as e:
         raise ParameterError(f"parameter {name!r}: {e}") from None
-    return Rule(t, item, param.min, param.max, param.choices)
+    return Rule(t, item, param.min, param.max, param.choices, off=param.off)
 
 
 # --------------------------------------------------------------------------- the defaults
@@ -420,7 +427,8 @@ TEXT_MODEL: dict[str, Param] = {
 # The external judge, the pretrained LLM's NLL per word of each model's samples (05, 06, 08).
 JUDGE: dict[str, Param] = {
     "pretrained": Param(),  # llm.load_pretrained checks the name
-    "judge_samples": Param(min=0, max=1_000_000),  # 0: no judge (and no LLM loaded)
+    # 0: no judge (and no LLM loaded); else at least 2, for the standard error
+    "judge_samples": Param(off=0, min=2, max=1_000_000),
 }
 
 # Adversarial training of the token-level text GANs (notebooks 05 and 06).
