@@ -30,6 +30,13 @@ TWO_SCENES_NLL = (math.log(2) + 5 * math.log(3)) / 6  # a scene (1 bit), 5 words
 
 
 @pytest.fixture
+def two_scenes_nll():
+    """`TWO_SCENES_NLL`, as a fixture: tests take it by name, since `from conftest import` finds
+    whichever conftest module comes first on sys.path (tests/fixtures has one too)."""
+    return TWO_SCENES_NLL
+
+
+@pytest.fixture
 def two_scenes():
     """400 sentences of 5 words, alternately about words 4/5/6 and about 7/8/9 (seeded): a VAE's
     code can carry the scene (1 bit); the true NLL is `TWO_SCENES_NLL` nats a token, <eos> counted."""
