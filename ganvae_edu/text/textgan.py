@@ -124,7 +124,11 @@ def reinforce_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence
 
     The baseline b is carried across steps in ``s.state`` (so it is checkpointed with the rest).
     Records d_loss, g_loss, the mean reward and D's mean on the real batch (d_real); with a
-    reference also the mean log-ratio (kl, an estimate of KL(p_θ ‖ π_ref) per sentence).
+    reference also the mean log-ratio (kl, an estimate of KL(p_θ ‖ π_ref) per sentence). With a
+    reference the generator runs without dropout, as RLHF runs its policy: the sentences are then
+    drawn from the very p_θ that scores them, so the log-ratio is exactly 0 before the first update
+    (with dropout, sampling and scoring would use two different random networks, and the estimate
+    could go below 0).
     """
     device = lm.out.weight.device
     if reference is not None:
@@ -132,7 +136,7 @@ def reinforce_step(lm: GRULanguageModel, disc: CNNDiscriminator, train: Sequence
 
     def step(s: Step) -> dict[str, float | Tensor]:
         real, sentences = draw_real(train, cfg, s.rng, lm)  # (B, T)
-        lm.train()
+        lm.train(reference is None)  # anchored: no dropout, one p_θ samples and scores
         with torch.no_grad():
             ids = lm.sample(cfg.batch_size, max_len=cfg.max_len, generator=s.rng)
         batch, lengths = pad([[lm.bos_id, *x, lm.eos_id] for x in ids], lm.pad_id)
