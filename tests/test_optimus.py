@@ -119,3 +119,31 @@ def test_decoding_on_the_cache_picks_what_the_full_computation_picks(tiny_lm, la
     assert model.generate(4, generator=g1) == model.generate(4, generator=g2)  # sampled, repeatable
     with pytest.raises(ValueError, match="give n" if latent else "positive number"):
         model.generate()
+
+
+@needs
+def test_sentences_that_end_early_leave_the_batch_and_the_others_decode_as_before(tiny_lm):
+    import copy
+
+    from ganvae_edu.llm.optimus import OptimusVAE
+    from ganvae_edu.llm.pretrained import Pretrained
+
+    torch.manual_seed(0)
+    model = OptimusVAE(tiny_lm, latent=8, hidden=16, adapter=8)
+    for layer in (model.to_memory, model.to_embedding, model.adapter[2]):
+        torch.nn.init.normal_(layer.weight, std=0.5)
+    z = torch.randn(8, 8) * 2
+    before = model.generate_ids(z=z, greedy=True, max_tokens=12)
+    # make <end> win wherever one token t won: sentences that said t now end there, the others go on
+    t = max({ids[3] for ids in before}, key=lambda t: sum(t in ids for ids in before))
+    lm = copy.deepcopy(tiny_lm.model)
+    head = lm.get_output_embeddings().weight
+    with torch.no_grad():
+        head[tiny_lm.end_id] = head[t] * 1.001 + 1e-3
+    ended = OptimusVAE(Pretrained(lm, tiny_lm.tokenizer, "tiny llama", tiny_lm.device), latent=8, hidden=16,
+                       adapter=8)
+    ended.load_state_dict(model.state_dict(), strict=False)
+    after = ended.generate_ids(z=z, greedy=True, max_tokens=12)
+    cut = [ids[: ids.index(t)] if t in ids else ids for ids in before]
+    assert after == cut, t
+    assert 0 < sum(len(a) < 12 for a in after) < 8  # some ended early, some ran to the end

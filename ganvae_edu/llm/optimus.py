@@ -153,20 +153,29 @@ class OptimusVAE(nn.Module):
         embed, head = self.decoder.get_input_embeddings(), self.decoder.get_output_embeddings()
         offset = self.to_embedding(z)[:, None] if z is not None else 0.0
 
-        def step(token: Tensor, cache):
-            if cache is None:
+        def step(token: Tensor, state):
+            if state is None:  # the cache and which sentence each row is (finished ones leave)
                 cache = self.memory(z) if z is not None else DynamicCache(config=self.decoder.config)
-            mask = torch.ones(n, cache.get_seq_length() + 1, dtype=torch.long, device=token.device)
-            out = self.decoder.base_model(inputs_embeds=embed(token) + offset, attention_mask=mask,
+                state = cache, torch.arange(n, device=token.device)
+            cache, rows = state
+            mask = torch.ones(len(rows), cache.get_seq_length() + 1, dtype=torch.long, device=token.device)
+            shift = offset[rows] if z is not None else 0.0
+            out = self.decoder.base_model(inputs_embeds=embed(token) + shift, attention_mask=mask,
                                           use_cache=True, **{self._cache_arg: cache})
             h = out.last_hidden_state
-            return head(h + self.adapter(h)), cache
+            return head(h + self.adapter(h)), state
+
+        def select(state, keep: Tensor):
+            cache, rows = state
+            cache.batch_select_indices(keep)
+            return cache, rows[keep]
 
         def pick(logits: Tensor) -> Tensor:
             return logits.argmax(-1) if greedy else sample_next(logits, generator, temperature)
 
         self.eval()
-        return decode_loop(step, n, self.lm.start_id, self.lm.end_id, max_tokens, self.lm.device, pick)
+        return decode_loop(step, n, self.lm.start_id, self.lm.end_id, max_tokens, self.lm.device, pick,
+                           select)
 
     # ------------------------------------------------------------------ the objective
 

@@ -63,20 +63,28 @@ def sample_next(
 
 def decode_loop(step: Callable[[Tensor, Any], tuple[Tensor, Any]], n: int, bos_id: int, eos_id: int,
                 max_len: int, device: torch.device | str,
-                pick: Callable[[Tensor], Tensor]) -> list[list[int]]:
+                pick: Callable[[Tensor], Tensor],
+                select: Callable[[Any, Tensor], Any] | None = None) -> list[list[int]]:
     """n sentences (id lists without <bos> / <eos>) from a left-to-right decoder.
 
     `step(tokens (n, 1), state)` gives next-token logits (n, 1, V) and the state to continue from
     (None at first); `pick(logits (n, V))` chooses the next ids (n,), e.g. `sample_next`. Each
     sentence ends at its first <eos> or after `max_len` tokens; decoding stops when all have.
+
+    With `select(state, keep)`, finished sentences leave the batch: `keep` (m,) holds the
+    positions, in the current batch, of the rows still running, `select` returns their state,
+    and later steps get only those rows. One long sentence then no longer makes every row decode
+    to its end (a large model's cost); without it every row runs to the last step.
     """
     token = torch.full((n, 1), bos_id, dtype=torch.long, device=device)
     state, done = None, [False] * n
     out: list[list[int]] = [[] for _ in range(n)]
+    rows = list(range(n))  # the sentence each row of the current batch belongs to
     for _ in range(max_len):
         logits, state = step(token, state)
         nxt = pick(logits[:, -1])
-        for i, t in enumerate(nxt.tolist()):
+        for j, t in enumerate(nxt.tolist()):
+            i = rows[j]
             if not done[i]:
                 if t == eos_id:
                     done[i] = True
@@ -84,5 +92,10 @@ def decode_loop(step: Callable[[Tensor, Any], tuple[Tensor, Any]], n: int, bos_i
                     out[i].append(t)
         if all(done):
             break
+        if select is not None:
+            keep = [j for j, i in enumerate(rows) if not done[i]]
+            if len(keep) < len(rows):
+                idx = torch.tensor(keep, dtype=torch.long, device=nxt.device)
+                state, rows, nxt = select(state, idx), [rows[j] for j in keep], nxt[idx]
         token = nxt[:, None]
     return out
