@@ -20,8 +20,8 @@ SMALL = {  # the cheapest settings that still run every cell
     "latent_gan_steps": 40, "eval_every": 3, "adv_steps": 6, "naive_steps": 6, "vector_steps": 40,
     "quick_steps": 40, "show_progress": False,
     # notebook 08 (and the judge of 05 and 06): the LLM loads once, judges and trains a few steps
-    "lm_steps": 40, "llm_steps": 2, "llm_batch": 4, "llm_eval": 8, "judge_samples": 8, "drs_proposals": 16,
-    "rl_steps": 6,
+    "lm_steps": 40, "vae_steps": 20, "llm_steps": 2, "llm_batch": 4, "llm_eval": 8, "judge_samples": 8,
+    "drs_proposals": 16, "rl_steps": 6,
 }
 
 

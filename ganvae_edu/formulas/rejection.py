@@ -11,7 +11,8 @@ In practice a(x) is tiny for most x, so Azadi et al. accept with σ(F(x)) instea
     F(x) = d(x) − d_max − ε − log(1 − exp(d(x) − d_max − ε)) − γ,
 
 whose σ(F) equals exp(d − d_max − ε) exactly at γ = 0 (σ(log(e/(1 − e))) = e) and rises for
-γ < 0, trading exactness for a higher acceptance rate. d_max is estimated on a burn-in batch.
+γ < 0, trading exactness for a higher acceptance rate. Azadi et al. estimate d_max on a burn-in batch;
+when every candidate is scored first, it is simply their largest logit.
 """
 
 from __future__ import annotations

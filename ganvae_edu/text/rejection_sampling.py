@@ -3,7 +3,9 @@ r"""Discriminator rejection sampling of sentences (Azadi et al. 2019), with note
 Given sentences x_1 … x_N from a generator q (any: our GRU, an LLM), a `CNNDiscriminator` is
 trained to tell real sentences from *other* samples of q (`fit_discriminator`); then each
 candidate is kept with probability σ(F(x)) (`formulas.rejection.drs_accept_probability`), the
-bound d_max taken as the largest logit among the candidates (Azadi et al.'s burn-in). Kept
+bound d_max taken as the largest logit among the candidates themselves (Azadi et al. estimate it
+on a burn-in batch and raise it as larger logits come; with every candidate scored first, the
+maximum is known, so no logit exceeds it). Kept
 samples follow q reweighted by D's estimate of p/q: as far as D has learned p/q, closer to the
 data. The candidates D was trained on are never the ones it filters.
 """
